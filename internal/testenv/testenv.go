@@ -1,0 +1,123 @@
+// Package testenv starts a real kube-apiserver and etcd (envtest) with the
+// project's CRDs and cert-manager's CRDs installed, for tests.
+package testenv
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	apiruntime "k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	ftpsv1alpha1 "github.com/ftps-operator/ftps-operator/api/v1alpha1"
+)
+
+// K8sVersion is the version of the control-plane binaries hack/build-envtest.sh
+// builds; the Makefile pins the same.
+const K8sVersion = "1.37.2"
+
+// Options choose what Start installs.
+type Options struct {
+	// WithoutCertManager leaves cert-manager's CRDs out, as on a cluster
+	// where cert-manager is not installed.
+	WithoutCertManager bool
+}
+
+// Env is a running control plane and a client for it.
+type Env struct {
+	Environment *envtest.Environment
+	Config      *rest.Config
+	Client      client.Client
+	Scheme      *apiruntime.Scheme
+}
+
+// Scheme knows the built-in kinds, ours and cert-manager's.
+func Scheme() *apiruntime.Scheme {
+	s := apiruntime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(s))
+	utilruntime.Must(ftpsv1alpha1.AddToScheme(s))
+	utilruntime.Must(cmapi.AddToScheme(s))
+	return s
+}
+
+// RepoRoot is the repository's top folder.
+func RepoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+}
+
+// CertManagerCRDDir is deploy/crds inside the cert-manager Go module that
+// go.mod pins.
+func CertManagerCRDDir() (string, error) {
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/cert-manager/cert-manager").Output()
+	if err != nil {
+		return "", fmt.Errorf("locating the cert-manager module (go list -m): %w", err)
+	}
+	dir := filepath.Join(strings.TrimSpace(string(out)), "deploy", "crds")
+	if _, err := os.Stat(dir); err != nil {
+		return "", fmt.Errorf("cert-manager CRDs: %w (run 'go mod download')", err)
+	}
+	return dir, nil
+}
+
+// assetsDir is where kube-apiserver and etcd are: KUBEBUILDER_ASSETS (the
+// Makefile exports it) or the folder hack/build-envtest.sh fills.
+func assetsDir() (string, error) {
+	dir := os.Getenv("KUBEBUILDER_ASSETS")
+	if dir == "" {
+		dir = filepath.Join(RepoRoot(), "bin", "k8s", K8sVersion)
+	}
+	for _, bin := range []string{"kube-apiserver", "etcd"} {
+		if _, err := os.Stat(filepath.Join(dir, bin)); err != nil {
+			return "", fmt.Errorf("%s not found in %s: run 'make envtest' (hack/build-envtest.sh) first", bin, dir)
+		}
+	}
+	return dir, nil
+}
+
+// Start runs kube-apiserver and etcd with the CRDs installed.
+func Start(opts Options) (*Env, error) {
+	assets, err := assetsDir()
+	if err != nil {
+		return nil, err
+	}
+	crdDirs := []string{filepath.Join(RepoRoot(), "config", "crd", "bases")}
+	if !opts.WithoutCertManager {
+		cm, err := CertManagerCRDDir()
+		if err != nil {
+			return nil, err
+		}
+		crdDirs = append(crdDirs, cm)
+	}
+	scheme := Scheme()
+	env := &envtest.Environment{
+		BinaryAssetsDirectory: assets,
+		CRDDirectoryPaths:     crdDirs,
+		ErrorIfCRDPathMissing: true,
+		Scheme:                scheme,
+	}
+	cfg, err := env.Start()
+	if err != nil {
+		return nil, fmt.Errorf("starting envtest: %w", err)
+	}
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return nil, errors.Join(err, env.Stop())
+	}
+	return &Env{Environment: env, Config: cfg, Client: c, Scheme: scheme}, nil
+}
+
+// Stop ends the control plane.
+func (e *Env) Stop() error {
+	return e.Environment.Stop()
+}
