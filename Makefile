@@ -62,6 +62,10 @@ verify: manifests generate ## Fail when generated files or go.mod are stale or c
 test: deps manifests generate envtest ## Run every test (unit, envtest, real FTPS clients) with the race detector.
 	go test $(GO_TEST_FLAGS) ./...
 
+.PHONY: fuzz
+fuzz: ## Run every Go fuzz target briefly (FUZZ_TIME=10s each by default).
+	hack/fuzz.sh
+
 .PHONY: deps
 deps: ## Install the Debian packages the tests use (curl, lftp, python3, openssl), if missing.
 	hack/install-deps.sh

@@ -269,7 +269,3 @@ type FTPSPolicyList struct {
 	metav1.ListMeta `json:"metadata,omitzero"`
 	Items           []FTPSPolicy `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&FTPSPolicy{}, &FTPSPolicyList{})
-}

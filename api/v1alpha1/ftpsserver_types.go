@@ -569,7 +569,3 @@ type FTPSServerList struct {
 	metav1.ListMeta `json:"metadata,omitzero"`
 	Items           []FTPSServer `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&FTPSServer{}, &FTPSServerList{})
-}

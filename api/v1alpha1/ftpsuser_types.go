@@ -110,7 +110,3 @@ type FTPSUserList struct {
 	metav1.ListMeta `json:"metadata,omitzero"`
 	Items           []FTPSUser `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&FTPSUser{}, &FTPSUserList{})
-}
