@@ -74,6 +74,10 @@ deps: ## Install the Debian packages the tests use (curl, lftp, python3, openssl
 envtest: ## Build kube-apiserver and etcd for envtest from the Go module proxy into bin/k8s (cached).
 	K8S_VERSION=$(K8S_VERSION) ETCD_VERSION=$(ETCD_VERSION) ENVTEST_DIR=$(ENVTEST_DIR) hack/build-envtest.sh kube-apiserver etcd
 
+.PHONY: demo
+demo: deps manifests envtest build ## Run the stack on this machine: API server + CRDs + samples, the manager, ftpsd. Ctrl-C stops it.
+	go run ./hack/demo
+
 ##@ Build
 
 .PHONY: build

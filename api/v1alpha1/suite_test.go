@@ -1,18 +1,13 @@
 package v1alpha1_test
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/ftps-operator/ftps-operator/internal/testenv"
@@ -45,25 +40,8 @@ func newNamespace(t *testing.T) string {
 	return ns.Name
 }
 
-// decodeAll reads every YAML document of a manifest as it would be sent by
-// kubectl: unstructured, with nothing filled in by Go types.
-func decodeAll(data []byte) ([]*unstructured.Unstructured, error) {
-	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
-	var objs []*unstructured.Unstructured
-	for {
-		var m map[string]any
-		if err := dec.Decode(&m); err != nil {
-			if errors.Is(err, io.EOF) {
-				return objs, nil
-			}
-			return nil, err
-		}
-		if len(m) == 0 {
-			continue
-		}
-		objs = append(objs, &unstructured.Unstructured{Object: m})
-	}
-}
+// decodeAll reads a manifest as kubectl sends it.
+var decodeAll = testenv.DecodeManifests
 
 // strict is what kubectl apply asks for: unknown fields are errors.
 var strict = client.FieldValidation(metav1.FieldValidationStrict)

@@ -2,11 +2,14 @@ package v1alpha1_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/ftps-operator/ftps-operator/internal/testenv"
 )
 
 // manifestNamed renames the object of a one-object manifest.
@@ -23,15 +26,15 @@ func dns(s string) string {
 // and returns the object's resourceVersion afterwards.
 func apply(t *testing.T, ns, manifestYAML string) (string, error) {
 	t.Helper()
-	objs, err := decodeAll([]byte(manifestYAML))
-	if err != nil || len(objs) != 1 {
-		t.Fatalf("manifest does not parse: %v", err)
+	f := filepath.Join(t.TempDir(), "m.yaml")
+	if err := os.WriteFile(f, []byte(manifestYAML), 0o600); err != nil {
+		t.Fatal(err)
 	}
-	obj := objs[0]
-	obj.SetNamespace(ns)
-	//nolint:staticcheck // client.Apply with unstructured is what kubectl does.
-	err = env.Client.Patch(context.Background(), obj, client.Apply, client.FieldOwner("kubectl"), client.ForceOwnership, strict)
-	return obj.GetResourceVersion(), err
+	objs, err := testenv.ApplyFile(context.Background(), env.Client, ns, f)
+	if err != nil {
+		return "", err
+	}
+	return objs[0].GetResourceVersion(), nil
 }
 
 // Fields that cannot change safely are refused on update, with a message
