@@ -2,7 +2,8 @@
 # Builds the control-plane binaries envtest needs (kube-apiserver, etcd, and
 # optionally kube-controller-manager) from the Go module proxy at pinned
 # versions, into bin/k8s/<k8s-version>/. Nothing is downloaded from anywhere
-# else. A binary already present is not rebuilt.
+# else. A binary already present is not rebuilt. kube-controller-manager and
+# kubectl are for the end-to-end stack (make test-e2e, make demo).
 #
 #   hack/build-envtest.sh                      # kube-apiserver + etcd
 #   hack/build-envtest.sh kube-controller-manager
@@ -80,7 +81,7 @@ for c in "${components[@]}"; do
   fi
   case "$c" in
     etcd) build_etcd ;;
-    kube-apiserver|kube-controller-manager) build_k8s "$c" ;;
+    kube-apiserver|kube-controller-manager|kubectl) build_k8s "$c" ;;
     *) echo "unknown component $c" >&2; exit 2 ;;
   esac
 done

@@ -63,6 +63,12 @@ func Certificate(srv *v1alpha1.FTPSServer) *cmapi.Certificate {
 	if tls.PrivateKey.Size != 0 {
 		pk.Size = int(tls.PrivateKey.Size)
 	}
+	usages := []cmapi.KeyUsage{cmapi.UsageServerAuth, cmapi.UsageDigitalSignature}
+	if alg == v1alpha1.KeyAlgorithmRSA {
+		// RSA key exchange (TLS 1.2 without ECDHE) needs it; ECDSA and
+		// Ed25519 keys cannot encipher.
+		usages = append(usages, cmapi.UsageKeyEncipherment)
+	}
 	names := DNSNames(srv)
 	return &cmapi.Certificate{
 		TypeMeta: metav1.TypeMeta{APIVersion: cmapi.SchemeGroupVersion.String(), Kind: cmapi.CertificateKind},
@@ -78,7 +84,7 @@ func Certificate(srv *v1alpha1.FTPSServer) *cmapi.Certificate {
 			Duration:    &metav1.Duration{Duration: CertificateDuration(srv)},
 			RenewBefore: &metav1.Duration{Duration: RenewBefore(srv)},
 			PrivateKey:  pk,
-			Usages:      []cmapi.KeyUsage{cmapi.UsageServerAuth, cmapi.UsageDigitalSignature, cmapi.UsageKeyEncipherment},
+			Usages:      usages,
 			IssuerRef:   cmmeta.IssuerReference{Name: ref.Name, Kind: kind, Group: group},
 			SecretTemplate: &cmapi.CertificateSecretTemplate{
 				Labels: Labels(srv, ComponentServer),

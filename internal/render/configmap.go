@@ -83,6 +83,9 @@ func FTPSDConfig(srv *v1alpha1.FTPSServer, policy *v1alpha1.FTPSPolicySpec, addr
 			KeyFile:  TLSKeyFile,
 		},
 		Policy: PolicyConfig(policy),
+		// The folder anonymous users may read when the policy lets them in;
+		// the API has no field for it, so it is ftpsd's default, stated.
+		Anonymous: config.Anonymous{Home: config.DefaultAnonymousHome},
 	}
 	if srv.Spec.Ports.Implicit != 0 {
 		c.ImplicitListen = fmt.Sprintf(":%d", PodImplicitPort)

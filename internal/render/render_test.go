@@ -149,6 +149,12 @@ func TestCertificate(t *testing.T) {
 	if c.Spec.PrivateKey.Algorithm != "RSA" || c.Spec.PrivateKey.Size != 3072 {
 		t.Errorf("private key %+v", c.Spec.PrivateKey)
 	}
+	if !slices.Contains(c.Spec.Usages, "key encipherment") {
+		t.Errorf("RSA usages %v", c.Spec.Usages)
+	}
+	if u := Certificate(sampleServer()).Spec.Usages; slices.Contains(u, "key encipherment") {
+		t.Errorf("ECDSA usages %v", u)
+	}
 	if c.Spec.Duration.Duration.Hours() != 2160 || c.Spec.RenewBefore.Duration.Hours() != 720 {
 		t.Errorf("duration %v renewBefore %v", c.Spec.Duration, c.Spec.RenewBefore)
 	}

@@ -70,13 +70,19 @@ func CertManagerCRDDir() (string, error) {
 	return dir, nil
 }
 
+// AssetsDirOrDefault is where the control-plane binaries are looked for:
+// KUBEBUILDER_ASSETS, else bin/k8s/<version>.
+func AssetsDirOrDefault() string {
+	if dir := os.Getenv("KUBEBUILDER_ASSETS"); dir != "" {
+		return dir
+	}
+	return filepath.Join(RepoRoot(), "bin", "k8s", K8sVersion)
+}
+
 // assetsDir is where kube-apiserver and etcd are: KUBEBUILDER_ASSETS (the
 // Makefile exports it) or the folder hack/build-envtest.sh fills.
 func assetsDir() (string, error) {
-	dir := os.Getenv("KUBEBUILDER_ASSETS")
-	if dir == "" {
-		dir = filepath.Join(RepoRoot(), "bin", "k8s", K8sVersion)
-	}
+	dir := AssetsDirOrDefault()
 	for _, bin := range []string{"kube-apiserver", "etcd"} {
 		if _, err := os.Stat(filepath.Join(dir, bin)); err != nil {
 			return "", fmt.Errorf("%s not found in %s: run 'make envtest' (hack/build-envtest.sh) first", bin, dir)
