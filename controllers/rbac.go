@@ -4,9 +4,12 @@ package controllers
 // The permissions the manager needs, generated into config/rbac/role.yaml.
 // Writes are limited to the kinds it owns; Secrets are read to hash user
 // passwords and to read brought certificates, and written for the users
-// Secret and the self-signed certificate it makes.
+// Secret and the self-signed certificate it makes. FTPSServers are patched
+// only to add or remove the finalizer that deletes data volumes
+// (storage.reclaimPolicy Delete).
 //
-// +kubebuilder:rbac:groups=ftps.dev,resources=ftpsservers;ftpspolicies;ftpsusers,verbs=get;list;watch
+// +kubebuilder:rbac:groups=ftps.dev,resources=ftpspolicies;ftpsusers,verbs=get;list;watch
+// +kubebuilder:rbac:groups=ftps.dev,resources=ftpsservers,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=ftps.dev,resources=ftpsservers/status;ftpsusers/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=ftps.dev,resources=ftpsservers/finalizers,verbs=update
 // +kubebuilder:rbac:groups="",resources=configmaps;secrets;services,verbs=get;list;watch;create;update;patch;delete

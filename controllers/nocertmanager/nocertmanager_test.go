@@ -1,0 +1,155 @@
+package nocertmanager_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	clocktesting "k8s.io/utils/clock/testing"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/ftps-operator/ftps-operator/api/v1alpha1"
+	"github.com/ftps-operator/ftps-operator/controllers"
+	"github.com/ftps-operator/ftps-operator/internal/testenv"
+)
+
+// TestCertManagerNotInstalled: a server with an issuerRef on a cluster
+// without cert-manager gets CertificateReady=False CertManagerNotInstalled
+// with a message saying what to do, its other children are still made, and
+// the operator keeps running; installing cert-manager later is noticed
+// without a restart.
+func TestCertManagerNotInstalled(t *testing.T) {
+	ctrl.SetLogger(logr.Discard())
+	env, err := testenv.Start(testenv.Options{WithoutCertManager: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = env.Stop() })
+	ctx, cancel := context.WithCancel(context.Background())
+	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
+		Scheme:                 env.Scheme,
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+		Logger:                 logr.Discard(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := clocktesting.NewFakeClock(time.Now())
+	if err := controllers.Setup(ctx, mgr, controllers.Options{Clock: clk}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("manager: %v", err)
+		}
+	})
+
+	c := env.Client
+	srv := &v1alpha1.FTPSServer{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "nocm"},
+		Spec: v1alpha1.FTPSServerSpec{
+			TLS:     v1alpha1.ServerTLS{IssuerRef: &v1alpha1.IssuerReference{Name: "ca", Kind: "ClusterIssuer"}},
+			Storage: v1alpha1.StorageSpec{Size: resource.MustParse("1Gi")},
+		},
+	}
+	if err := c.Create(ctx, srv); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() error { return check(ctx, c) })
+
+	// cert-manager is installed later: without a restart, the operator
+	// finds it (it looks again once certManagerRecheck has passed) and
+	// creates the Certificate.
+	dir, err := testenv.CertManagerCRDDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := envtest.InstallCRDs(env.Config, envtest.CRDInstallOptions{Paths: []string{dir}, ErrorIfPathMissing: true}); err != nil {
+		t.Fatal(err)
+	}
+	clk.Step(time.Minute)
+	cur := &v1alpha1.FTPSServer{}
+	if err := c.Get(ctx, client.ObjectKey{Namespace: "default", Name: "nocm"}, cur); err != nil {
+		t.Fatal(err)
+	}
+	base := cur.DeepCopy()
+	cur.Annotations = map[string]string{"test/poke": "1"}
+	if err := c.Patch(ctx, cur, client.MergeFrom(base)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() error {
+		crt := &cmapi.Certificate{}
+		if err := c.Get(ctx, client.ObjectKey{Namespace: "default", Name: "nocm"}, crt); err != nil {
+			return err
+		}
+		if err := c.Get(ctx, client.ObjectKey{Namespace: "default", Name: "nocm"}, cur); err != nil {
+			return err
+		}
+		cr := meta.FindStatusCondition(cur.Status.Conditions, v1alpha1.ConditionCertificateReady)
+		if cr == nil || cr.Reason != controllers.ReasonIssuing {
+			return fmt.Errorf("CertificateReady %+v", cr)
+		}
+		return nil
+	})
+}
+
+func waitFor(t *testing.T, f func() error) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	var last error
+	for time.Now().Before(deadline) {
+		if last = f(); last == nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatal(last)
+}
+
+func check(ctx context.Context, c client.Client) error {
+	cur := &v1alpha1.FTPSServer{}
+	if err := c.Get(ctx, client.ObjectKey{Namespace: "default", Name: "nocm"}, cur); err != nil {
+		return err
+	}
+	cr := meta.FindStatusCondition(cur.Status.Conditions, v1alpha1.ConditionCertificateReady)
+	if cr == nil || cr.Status != metav1.ConditionFalse || cr.Reason != controllers.ReasonCertManagerNotInstalled {
+		return fmt.Errorf("CertificateReady %+v", cr)
+	}
+	if cr.ObservedGeneration != cur.Generation {
+		return fmt.Errorf("observedGeneration %d", cr.ObservedGeneration)
+	}
+	for _, ty := range []string{v1alpha1.ConditionReady} {
+		if meta.IsStatusConditionTrue(cur.Status.Conditions, ty) {
+			return fmt.Errorf("%s is True", ty)
+		}
+	}
+	d := meta.FindStatusCondition(cur.Status.Conditions, v1alpha1.ConditionDegraded)
+	if d == nil || d.Status != metav1.ConditionTrue || d.Reason != controllers.ReasonCertManagerNotInstalled {
+		return fmt.Errorf("Degraded %+v", d)
+	}
+	// The rest of the server is still rendered.
+	for _, name := range []string{"nocm-config", "nocm-users"} {
+		var o client.Object = &corev1.ConfigMap{}
+		if name == "nocm-users" {
+			o = &corev1.Secret{}
+		}
+		if err := c.Get(ctx, client.ObjectKey{Namespace: "default", Name: name}, o); err != nil {
+			return err
+		}
+	}
+	return nil
+}

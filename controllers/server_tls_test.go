@@ -1,0 +1,156 @@
+package controllers_test
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/ftps-operator/ftps-operator/api/v1alpha1"
+	"github.com/ftps-operator/ftps-operator/internal/render"
+)
+
+func poke(t *testing.T, ns, name string) {
+	t.Helper()
+	cur := &v1alpha1.FTPSServer{}
+	if err := get(ns, name, cur); err != nil {
+		t.Fatal(err)
+	}
+	base := cur.DeepCopy()
+	if cur.Annotations == nil {
+		cur.Annotations = map[string]string{}
+	}
+	cur.Annotations["test/poke"] = time.Now().String()
+	if err := k8s.Patch(testCtx, cur, client.MergeFrom(base)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func tlsSerial(ns, name string) (string, error) {
+	s := &corev1.Secret{}
+	if err := get(ns, name, s); err != nil {
+		return "", err
+	}
+	cert, err := render.LeafCertificate(s)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%x", cert.SerialNumber), nil
+}
+
+func certCondition(ns, name string) (*v1alpha1.FTPSServer, *metav1.Condition, error) {
+	cur := &v1alpha1.FTPSServer{}
+	if err := get(ns, name, cur); err != nil {
+		return nil, nil, err
+	}
+	c, err := condition(cur.Status.Conditions, "CertificateReady")
+	return cur, c, err
+}
+
+// TestSelfSignedRenewal steps the operator's clock to the self-signed
+// certificate's renewal time: a new certificate replaces it, the status
+// follows, and the pods do not roll (ftpsd reloads the files).
+func TestSelfSignedRenewal(t *testing.T) {
+	ns := namespace(t)
+	srv := sampleServer(ns, "renew")
+	srv.Spec.TLS.IssuerRef = nil
+	srv.Spec.PolicyRef = nil
+	create(t, srv)
+
+	var serial, hash string
+	eventually(t, "first certificate", func() error {
+		var err error
+		if serial, err = tlsSerial(ns, "renew-tls"); err != nil {
+			return err
+		}
+		sts := &appsv1.StatefulSet{}
+		if err := get(ns, "renew", sts); err != nil {
+			return err
+		}
+		hash = sts.Spec.Template.Annotations[render.AnnotationRestartHash]
+		return nil
+	})
+
+	testClock.Step(2160*time.Hour - 720*time.Hour + time.Minute)
+	poke(t, ns, "renew")
+	eventually(t, "renewed certificate", func() error {
+		got, err := tlsSerial(ns, "renew-tls")
+		if err != nil {
+			return err
+		}
+		if got == serial {
+			return errors.New("same certificate")
+		}
+		cur, c, err := certCondition(ns, "renew")
+		if err != nil {
+			return err
+		}
+		if c.Status != metav1.ConditionTrue || cur.Status.Certificate == nil || cur.Status.Certificate.SerialNumber != got {
+			return fmt.Errorf("status %+v, condition %s", cur.Status.Certificate, c.Status)
+		}
+		return nil
+	})
+	sts := &appsv1.StatefulSet{}
+	if err := get(ns, "renew", sts); err != nil {
+		t.Fatal(err)
+	}
+	if got := sts.Spec.Template.Annotations[render.AnnotationRestartHash]; got != hash {
+		t.Errorf("a certificate renewal rolled the pods: %s -> %s", hash, got)
+	}
+}
+
+// TestBroughtSecret: spec.tls.secretName names a Secret the user manages;
+// the pods mount it, and CertificateReady follows its existence.
+func TestBroughtSecret(t *testing.T) {
+	ns := namespace(t)
+	srv := sampleServer(ns, "byo")
+	srv.Spec.TLS.IssuerRef = nil
+	srv.Spec.TLS.SecretName = "my-cert"
+	srv.Spec.PolicyRef = nil
+	create(t, srv)
+	eventually(t, "SecretNotFound", func() error {
+		_, c, err := certCondition(ns, "byo")
+		if err != nil {
+			return err
+		}
+		if c.Status != metav1.ConditionFalse || c.Reason != "SecretNotFound" {
+			return fmt.Errorf("CertificateReady %s/%s", c.Status, c.Reason)
+		}
+		return nil
+	})
+	sts := &appsv1.StatefulSet{}
+	if err := get(ns, "byo", sts); err != nil {
+		t.Fatal(err)
+	}
+	mounted := false
+	for _, v := range sts.Spec.Template.Spec.Volumes {
+		if v.Secret != nil && v.Secret.SecretName == "my-cert" {
+			mounted = true
+		}
+	}
+	if !mounted {
+		t.Error("the brought Secret is not mounted")
+	}
+
+	made, err := render.SelfSignedSecret(srv, time.Now(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	made.Name, made.Namespace, made.Annotations, made.Labels = "my-cert", ns, nil, nil
+	create(t, made)
+	eventually(t, "SecretProvided", func() error {
+		cur, c, err := certCondition(ns, "byo")
+		if err != nil {
+			return err
+		}
+		if c.Status != metav1.ConditionTrue || c.Reason != "SecretProvided" || cur.Status.Certificate == nil || cur.Status.Certificate.SecretName != "my-cert" {
+			return fmt.Errorf("CertificateReady %s/%s, certificate %+v", c.Status, c.Reason, cur.Status.Certificate)
+		}
+		return nil
+	})
+}
