@@ -3,13 +3,16 @@ package stack
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"syscall"
 	"time"
 
+	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -35,6 +38,8 @@ type Stack struct {
 	Kubelet    *ProcessKubelet
 	LB         *CloudLoadBalancer
 	Client     client.Client
+	// CertManager is nil with Options.WithoutCertManager.
+	CertManager *CertManager
 
 	kcm     *ControllerManager
 	logFile *os.File
@@ -74,7 +79,9 @@ func Start(opts Options) (s *Stack, err error) {
 		return s, err
 	}
 	s.logFile = logf
-	ctrl.SetLogger(zap.New(zap.WriteTo(logf)))
+	logger := zap.New(zap.WriteTo(logf))
+	ctrl.SetLogger(logger)
+	logKlogTo(logf)
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
@@ -99,6 +106,19 @@ func Start(opts Options) (s *Stack, err error) {
 			fmt.Fprintln(os.Stderr, "stack: stand-in manager:", err)
 		}
 	}()
+
+	if !opts.WithoutCertManager {
+		kc := filepath.Join(opts.Dir, "cert-manager.kubeconfig")
+		if err := Kubeconfig(env, "cert-manager", kc); err != nil {
+			return s, err
+		}
+		startCtx, cancelStart := context.WithTimeout(ctx, 2*time.Minute)
+		s.CertManager, err = StartCertManager(startCtx, kc, CertManagerOptions{Logger: logger.WithName("cert-manager")})
+		cancelStart()
+		if err != nil {
+			return s, err
+		}
+	}
 
 	if err := s.startOperator(opts); err != nil {
 		return s, err
@@ -140,6 +160,9 @@ func (s *Stack) Stop() error {
 			<-s.mgrDone
 		}
 	}
+	if s.CertManager != nil {
+		s.CertManager.Stop()
+	}
 	if s.cancel != nil {
 		s.cancel()
 		<-s.stopped
@@ -158,4 +181,14 @@ func (s *Stack) Stop() error {
 		errs = append(errs, s.logFile.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// logKlogTo sends client-go's and kube's klog output to w instead of stderr.
+func logKlogTo(w io.Writer) {
+	fs := flag.NewFlagSet("klog", flag.ContinueOnError)
+	klog.InitFlags(fs)
+	_ = fs.Set("logtostderr", "false")
+	_ = fs.Set("alsologtostderr", "false")
+	_ = fs.Set("stderrthreshold", "FATAL")
+	klog.SetOutput(w)
 }

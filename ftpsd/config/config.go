@@ -1,0 +1,232 @@
+// Package config holds the types of ftpsd.yaml, the file the operator renders
+// into each pod and that people may also write by hand, with its defaults and
+// its validation. Parse is strict: an unknown field is an error, so that a typo
+// never silently weakens a policy.
+package config
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"time"
+
+	"sigs.k8s.io/yaml"
+)
+
+// Config is the whole ftpsd.yaml.
+type Config struct {
+	// Listen is the explicit FTPS control listener (AUTH TLS), host:port.
+	Listen string `json:"listen,omitempty"`
+	// ImplicitListen is the implicit FTPS listener (TLS from the first byte); off when empty.
+	ImplicitListen string `json:"implicitListen,omitempty"`
+	// Root is the storage root; each user's home is a folder under it.
+	Root string `json:"root,omitempty"`
+	// UsersFile is the users.yaml path.
+	UsersFile     string        `json:"usersFile,omitempty"`
+	TLS           TLSFiles      `json:"tls,omitempty"`
+	Passive       Passive       `json:"passive,omitempty"`
+	Policy        Policy        `json:"policy,omitempty"`
+	Limits        Limits        `json:"limits,omitempty"`
+	ProxyProtocol ProxyProtocol `json:"proxyProtocol,omitempty"`
+	// Anonymous holds what policy.authentication.anonymous needs besides the
+	// policy itself (which is an FTPSPolicy spec, verbatim).
+	Anonymous Anonymous `json:"anonymous,omitempty"`
+	// MetricsListen serves /metrics, /healthz and /readyz; off when empty.
+	MetricsListen string `json:"metricsListen,omitempty"`
+}
+
+// TLSFiles names the PEM files of the server certificate and of the CA that
+// signs client certificates.
+type TLSFiles struct {
+	CertFile     string `json:"certFile,omitempty"`
+	KeyFile      string `json:"keyFile,omitempty"`
+	ClientCAFile string `json:"clientCAFile,omitempty"`
+}
+
+// Passive describes the passive (PASV/EPSV) data ports and the address
+// advertised in the 227 reply.
+type Passive struct {
+	// PortRange is "first-last", inclusive. Empty means any ephemeral port
+	// chosen by the kernel (fine on a laptop, not behind a load balancer).
+	PortRange string `json:"portRange,omitempty"`
+	// PerReplica, when set, gives replica i the slice
+	// [first + i*n, first + (i+1)*n) of PortRange.
+	PerReplica *PerReplica `json:"perReplica,omitempty"`
+	// Address is the advertised address (an IP address, or a DNS name that
+	// resolves to an IPv4 address); empty means the local address of the
+	// control connection.
+	Address string `json:"address,omitempty"`
+	// Addresses overrides Address per replica ordinal ("0", "1", ...).
+	Addresses map[string]string `json:"addresses,omitempty"`
+}
+
+// PerReplica splits the passive range between the replicas of a StatefulSet.
+type PerReplica struct {
+	PortsPerReplica int `json:"portsPerReplica"`
+}
+
+// Limits bound what one client may consume.
+type Limits struct {
+	MaxSessions      int      `json:"maxSessions,omitempty"`
+	MaxSessionsPerIP int      `json:"maxSessionsPerIP,omitempty"`
+	IdleTimeout      Duration `json:"idleTimeout,omitempty"`
+	LoginTimeout     Duration `json:"loginTimeout,omitempty"`
+	// DataTimeout bounds the wait for a data connection and each data read/write.
+	DataTimeout      Duration `json:"dataTimeout,omitempty"`
+	MaxLoginFailures int      `json:"maxLoginFailures,omitempty"`
+	BanDuration      Duration `json:"banDuration,omitempty"`
+}
+
+// ProxyProtocol accepts a PROXY protocol header from trusted load balancers.
+type ProxyProtocol struct {
+	Enabled      bool     `json:"enabled,omitempty"`
+	TrustedCIDRs []string `json:"trustedCIDRs,omitempty"`
+}
+
+// Anonymous configures anonymous logins, when the policy enables them.
+type Anonymous struct {
+	// Home is the anonymous users' folder, relative to Root (default
+	// "anonymous"). Anonymous users may only list and read it.
+	Home string `json:"home,omitempty"`
+}
+
+// Duration is a time.Duration written as a Go duration string ("5m").
+type Duration struct{ time.Duration }
+
+// MarshalJSON writes the duration as a string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
+
+// UnmarshalJSON reads a Go duration string.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("a duration must be a string such as \"5m\" or \"30s\": %w", err)
+	}
+	if s == "" {
+		d.Duration = 0
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	d.Duration = v
+	return nil
+}
+
+// Defaults of the fields that have one.
+const (
+	DefaultListen           = ":2121"
+	DefaultRoot             = "/data"
+	DefaultUsersFile        = "/etc/ftpsd/users/users.yaml"
+	DefaultMetricsListen    = ":9090"
+	DefaultMaxSessions      = 1000
+	DefaultMaxSessionsPerIP = 50
+	DefaultIdleTimeout      = 5 * time.Minute
+	DefaultLoginTimeout     = 30 * time.Second
+	DefaultDataTimeout      = 60 * time.Second
+	DefaultMaxLoginFailures = 5
+	DefaultBanDuration      = 15 * time.Minute
+	DefaultAnonymousHome    = "anonymous"
+)
+
+// Parse reads ftpsd.yaml strictly, applies the defaults and validates.
+func Parse(data []byte) (*Config, error) {
+	c := &Config{}
+	if err := yaml.UnmarshalStrict(data, c); err != nil {
+		return nil, fmt.Errorf("ftpsd config: %w", err)
+	}
+	c.ApplyDefaults()
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Load reads and parses the file at path.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("ftpsd config: %w", err)
+	}
+	c, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Default returns a configuration with every default applied.
+func Default() *Config {
+	c := &Config{}
+	c.ApplyDefaults()
+	return c
+}
+
+// ApplyDefaults fills every unset field with its default. Secure by default:
+// the zero policy is the strictest sensible one.
+func (c *Config) ApplyDefaults() {
+	if c.Listen == "" {
+		c.Listen = DefaultListen
+	}
+	if c.Root == "" {
+		c.Root = DefaultRoot
+	}
+	if c.UsersFile == "" {
+		c.UsersFile = DefaultUsersFile
+	}
+	if c.MetricsListen == "" {
+		c.MetricsListen = DefaultMetricsListen
+	}
+	l := &c.Limits
+	if l.MaxSessions == 0 {
+		l.MaxSessions = DefaultMaxSessions
+	}
+	if l.MaxSessionsPerIP == 0 {
+		l.MaxSessionsPerIP = DefaultMaxSessionsPerIP
+	}
+	if l.IdleTimeout.Duration == 0 {
+		l.IdleTimeout.Duration = DefaultIdleTimeout
+	}
+	if l.LoginTimeout.Duration == 0 {
+		l.LoginTimeout.Duration = DefaultLoginTimeout
+	}
+	if l.DataTimeout.Duration == 0 {
+		l.DataTimeout.Duration = DefaultDataTimeout
+	}
+	if l.MaxLoginFailures == 0 {
+		l.MaxLoginFailures = DefaultMaxLoginFailures
+	}
+	if l.BanDuration.Duration == 0 {
+		l.BanDuration.Duration = DefaultBanDuration
+	}
+	if c.Anonymous.Home == "" {
+		c.Anonymous.Home = DefaultAnonymousHome
+	}
+	c.Policy.ApplyDefaults()
+}
+
+// RestartNeeded names the fields that differ between old and new and that a
+// running ftpsd cannot change without a restart: the listeners, the storage
+// root and the paths of the files it watches.
+func RestartNeeded(old, new *Config) []string {
+	var out []string
+	for _, f := range []struct {
+		name     string
+		old, new string
+	}{
+		{"listen", old.Listen, new.Listen},
+		{"implicitListen", old.ImplicitListen, new.ImplicitListen},
+		{"metricsListen", old.MetricsListen, new.MetricsListen},
+		{"root", old.Root, new.Root},
+		{"usersFile", old.UsersFile, new.UsersFile},
+		{"tls.certFile", old.TLS.CertFile, new.TLS.CertFile},
+		{"tls.keyFile", old.TLS.KeyFile, new.TLS.KeyFile},
+		{"tls.clientCAFile", old.TLS.ClientCAFile, new.TLS.ClientCAFile},
+	} {
+		if f.old != f.new {
+			out = append(out, f.name)
+		}
+	}
+	return out
+}

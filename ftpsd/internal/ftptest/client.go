@@ -1,0 +1,195 @@
+// Package ftptest is a small FTPS client for ftpsd's tests that live outside
+// the server package (the process wiring in cmd/ftpsd, for one). It fails the
+// test on I/O errors and bounds every read and write with a deadline.
+package ftptest
+
+import (
+	"bufio"
+	"crypto/tls"
+	"io"
+	"net"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Timeout bounds every connection of a Client.
+const Timeout = 20 * time.Second
+
+// Client is one control connection.
+type Client struct {
+	T       testing.TB
+	Addr    string
+	Raw     net.Conn
+	Conn    net.Conn
+	TLS     *tls.Config
+	r       *bufio.Reader
+	Greeted int // the greeting's code
+	Text    string
+}
+
+// Dial connects to addr and reads the greeting. It does not fail when the
+// greeting is not 220: callers check Greeted (421 from a ban, a limit).
+func Dial(t testing.TB, addr string, conf *tls.Config) *Client {
+	t.Helper()
+	raw, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Attach(t, addr, raw, conf)
+}
+
+// Attach uses an open connection (one that already sent a PROXY header,
+// say) and reads the greeting.
+func Attach(t testing.TB, addr string, raw net.Conn, conf *tls.Config) *Client {
+	t.Helper()
+	_ = raw.SetDeadline(time.Now().Add(Timeout))
+	t.Cleanup(func() { _ = raw.Close() })
+	c := &Client{T: t, Addr: addr, Raw: raw, Conn: raw, TLS: conf, r: bufio.NewReader(raw)}
+	c.Greeted, c.Text = c.Read()
+	return c
+}
+
+// Read returns one reply (all its lines) and its code.
+func (c *Client) Read() (int, string) {
+	c.T.Helper()
+	var all []string
+	first := ""
+	for range 10000 {
+		line, err := c.r.ReadString('\n')
+		if err != nil {
+			c.T.Fatalf("reading reply: %v (so far %q)", err, all)
+		}
+		line = strings.TrimRight(line, "\r\n")
+		all = append(all, line)
+		if len(line) < 4 {
+			continue
+		}
+		if first == "" {
+			first = line[:3]
+			if line[3] == ' ' {
+				break
+			}
+			continue
+		}
+		if line[:3] == first && line[3] == ' ' {
+			break
+		}
+	}
+	code, err := strconv.Atoi(first)
+	if err != nil {
+		c.T.Fatalf("bad reply %q", all)
+	}
+	return code, strings.Join(all, "\n")
+}
+
+// Cmd sends a line and returns the reply.
+func (c *Client) Cmd(line string) (int, string) {
+	c.T.Helper()
+	if _, err := io.WriteString(c.Conn, line+"\r\n"); err != nil {
+		c.T.Fatalf("send %q: %v", line, err)
+	}
+	return c.Read()
+}
+
+// Must sends a line and insists on the reply code.
+func (c *Client) Must(line string, code int) string {
+	c.T.Helper()
+	got, text := c.Cmd(line)
+	if got != code {
+		c.T.Fatalf("%s: got %q, want %d", redact(line), text, code)
+	}
+	return text
+}
+
+func redact(line string) string {
+	if strings.HasPrefix(strings.ToUpper(line), "PASS ") {
+		return "PASS ***"
+	}
+	return line
+}
+
+// AuthTLS sends AUTH TLS and runs the handshake; it returns the connection
+// state (the server certificate is in PeerCertificates).
+func (c *Client) AuthTLS() tls.ConnectionState {
+	c.T.Helper()
+	c.Must("AUTH TLS", 234)
+	tc := tls.Client(c.Raw, c.TLS)
+	if err := tc.Handshake(); err != nil {
+		c.T.Fatalf("TLS handshake: %v", err)
+	}
+	c.Conn = tc
+	c.r = bufio.NewReader(tc)
+	return tc.ConnectionState()
+}
+
+// Login sends USER and PASS and insists on 230.
+func (c *Client) Login(user, password string) {
+	c.T.Helper()
+	c.Must("USER "+user, 331)
+	c.Must("PASS "+password, 230)
+}
+
+// Secure does AUTH TLS, login, PBSZ 0 and PROT P.
+func (c *Client) Secure(user, password string) {
+	c.T.Helper()
+	c.AuthTLS()
+	c.Login(user, password)
+	c.Must("PBSZ 0", 200)
+	c.Must("PROT P", 200)
+}
+
+var epsvRE = regexp.MustCompile(`\(\|\|\|(\d+)\|\)`)
+
+// Transfer runs a data command over EPSV. With protected, the data
+// connection runs TLS with the control connection's configuration (so it
+// resumes its session). upload, when not nil, is sent; what the server sent
+// is returned, with the final reply.
+func (c *Client) Transfer(command string, upload []byte, protected bool) ([]byte, int, string) {
+	c.T.Helper()
+	text := c.Must("EPSV", 229)
+	m := epsvRE.FindStringSubmatch(text)
+	if m == nil {
+		c.T.Fatalf("bad EPSV reply %q", text)
+	}
+	host, _, _ := net.SplitHostPort(c.Addr)
+	d, err := net.DialTimeout("tcp", net.JoinHostPort(host, m[1]), 5*time.Second)
+	if err != nil {
+		c.T.Fatal(err)
+	}
+	defer d.Close()
+	_ = d.SetDeadline(time.Now().Add(Timeout))
+	code, text := c.Cmd(command)
+	if code != 150 {
+		return nil, code, text
+	}
+	dc := d
+	if protected {
+		tc := tls.Client(d, c.TLS)
+		if err := tc.Handshake(); err != nil {
+			code, text := c.Read()
+			return nil, code, text
+		}
+		dc = tc
+	}
+	var got []byte
+	if upload != nil {
+		if _, err := dc.Write(upload); err != nil {
+			c.T.Fatalf("upload: %v", err)
+		}
+		if tc, ok := dc.(*tls.Conn); ok {
+			_ = tc.CloseWrite()
+		}
+		_ = d.(*net.TCPConn).CloseWrite()
+		_, _ = io.Copy(io.Discard, dc)
+	} else {
+		if got, err = io.ReadAll(dc); err != nil {
+			c.T.Fatalf("download: %v", err)
+		}
+	}
+	_ = dc.Close()
+	code, text = c.Read()
+	return got, code, text
+}

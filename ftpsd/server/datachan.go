@@ -1,0 +1,327 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ftps-operator/ftps-operator/ftpsd/config"
+)
+
+// dataSetup is what PASV/EPSV/PORT/EPRT prepared: one data connection.
+type dataSetup interface {
+	// open returns the data connection (accepted or dialled), before TLS.
+	open(ctx context.Context) (net.Conn, error)
+	close()
+}
+
+// passiveSetup is a listener on one passive port.
+type passiveSetup struct {
+	ln          *net.TCPListener
+	clientIP    netip.Addr
+	requireSame bool
+	srv         *Server
+	log         interface {
+		Info(string, ...any)
+	}
+}
+
+// maxForeignConns bounds the wrong-address connections a passive port
+// closes before giving up.
+const maxForeignConns = 32
+
+func (p *passiveSetup) open(ctx context.Context) (net.Conn, error) {
+	if dl, ok := ctx.Deadline(); ok {
+		_ = p.ln.SetDeadline(dl)
+	}
+	stop := context.AfterFunc(ctx, func() { _ = p.ln.SetDeadline(time.Now()) })
+	defer stop()
+	for range maxForeignConns {
+		tc, err := p.ln.AcceptTCP()
+		if err != nil {
+			return nil, err
+		}
+		c := p.srv.wrapProxy(tc)
+		if dl, ok := ctx.Deadline(); ok {
+			_ = c.SetReadDeadline(dl)
+		}
+		if err := proxyHandshake(c); err != nil {
+			p.log.Info("data connection refused", "error", err)
+			_ = c.Close()
+			continue
+		}
+		if p.requireSame && remoteIP(c) != p.clientIP {
+			// RFC 4217 section 10 / RFC 2577: someone else raced for the port.
+			p.log.Info("data connection from a foreign address refused", "from", c.RemoteAddr().String())
+			_ = c.Close()
+			continue
+		}
+		return c, nil
+	}
+	return nil, errors.New("too many data connections from foreign addresses")
+}
+
+func (p *passiveSetup) close() { _ = p.ln.Close() }
+
+// activeSetup dials the client (PORT/EPRT).
+type activeSetup struct {
+	local  netip.Addr
+	remote netip.AddrPort
+}
+
+func (a *activeSetup) open(ctx context.Context) (net.Conn, error) {
+	d := net.Dialer{}
+	if a.local.IsValid() {
+		d.LocalAddr = &net.TCPAddr{IP: a.local.AsSlice()}
+	}
+	return d.DialContext(ctx, "tcp", a.remote.String())
+}
+
+func (a *activeSetup) close() {}
+
+// listenPassive opens a listener on the control connection's local address,
+// on a free port of this replica's passive range.
+func (s *session) listenPassive() (*passiveSetup, error) {
+	first, last, err := s.cfg.Passive.PortsFor(s.srv.ordinal)
+	if err != nil {
+		return nil, err
+	}
+	ip := s.bindIP
+	if !ip.IsValid() {
+		ip = netip.MustParseAddr("127.0.0.1")
+	}
+	mk := func(ln net.Listener) *passiveSetup {
+		return &passiveSetup{ln: ln.(*net.TCPListener), clientIP: s.clientIP, srv: s.srv,
+			requireSame: *s.cfg.Policy.Data.RequireSameAddress, log: s.log}
+	}
+	if first == 0 {
+		ln, err := net.Listen("tcp", netip.AddrPortFrom(ip, 0).String())
+		if err != nil {
+			return nil, err
+		}
+		return mk(ln), nil
+	}
+	n := last - first + 1
+	start := rand.IntN(n)
+	for i := range n {
+		port := first + (start+i)%n
+		ln, err := net.Listen("tcp", netip.AddrPortFrom(ip, uint16(port)).String())
+		if err == nil {
+			return mk(ln), nil
+		}
+	}
+	return nil, fmt.Errorf("no free port in %d-%d", first, last)
+}
+
+func (s *session) cmdPASV(string) {
+	if s.epsvAll {
+		s.reply(rBadSequence, "EPSV ALL is in force; use EPSV")
+		return
+	}
+	ip := s.localIP
+	if adv := s.cfg.Passive.AddressFor(s.srv.ordinal); adv != "" {
+		var err error
+		if ip, err = resolveIPv4(adv); err != nil {
+			s.log.Warn("passive address does not resolve to IPv4", "address", adv, "error", err)
+			s.reply(rCantOpenData, "the passive address does not resolve; use EPSV")
+			return
+		}
+	}
+	ip = ip.Unmap()
+	if !ip.Is4() {
+		// PASV can only carry IPv4 (RFC 959); RFC 2428 clients use EPSV.
+		s.reply(rCantOpenData, "PASV needs an IPv4 address; use EPSV")
+		return
+	}
+	s.closeData()
+	p, err := s.listenPassive()
+	if err != nil {
+		s.log.Warn("passive listen failed", "error", err)
+		s.reply(rCantOpenData, "no passive port available")
+		return
+	}
+	s.data = p
+	port := p.ln.Addr().(*net.TCPAddr).Port
+	b := ip.As4()
+	s.reply(rPASV, fmt.Sprintf("%d,%d,%d,%d,%d,%d", b[0], b[1], b[2], b[3], port>>8, port&0xff))
+}
+
+func (s *session) cmdEPSV(arg string) {
+	a := strings.ToUpper(strings.TrimSpace(arg))
+	switch a {
+	case "ALL":
+		s.epsvAll = true
+		s.reply(rOK, "EPSV ALL ok")
+		return
+	case "", "1", "2":
+	default:
+		s.reply(rEPRTProto)
+		return
+	}
+	is4 := !s.localIP.IsValid() || s.localIP.Is4()
+	if (a == "1" && !is4) || (a == "2" && is4) {
+		s.reply(rEPRTProto)
+		return
+	}
+	s.closeData()
+	p, err := s.listenPassive()
+	if err != nil {
+		s.log.Warn("passive listen failed", "error", err)
+		s.reply(rCantOpenData, "no passive port available")
+		return
+	}
+	s.data = p
+	s.reply(rEPSV, p.ln.Addr().(*net.TCPAddr).Port)
+}
+
+// resolveIPv4 returns host as an IP address, resolving a DNS name (a load
+// balancer's hostname) to its first IPv4 address.
+func resolveIPv4(host string) (netip.Addr, error) {
+	if ip, err := netip.ParseAddr(host); err == nil {
+		return ip, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip4", host)
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	if len(ips) == 0 {
+		return netip.Addr{}, errors.New("no IPv4 address")
+	}
+	return ips[0].Unmap(), nil
+}
+
+// activeAllowed answers PORT/EPRT when active mode is off. 502 ("command not
+// implemented") rather than 504 or 534: under this policy the server behaves
+// as one without active mode, and every client takes a 502 to PORT/EPRT as
+// "use passive mode", which is what we want them to do.
+func (s *session) activeAllowed() bool {
+	if s.cfg.Policy.Data.ActiveMode != config.ActiveModeClientAddressOnly {
+		s.reply(rActiveDisabled)
+		return false
+	}
+	if s.epsvAll {
+		s.reply(rBadSequence, "EPSV ALL is in force; use EPSV")
+		return false
+	}
+	return true
+}
+
+// setActive checks the target (RFC 2577: only the client's own address, no
+// privileged port: 504 for a parameter we refuse to honour) and records it.
+func (s *session) setActive(ap netip.AddrPort) {
+	if ap.Addr().Unmap() != s.clientIP {
+		s.reply(rParamNotImpl, "active mode connects only to the control connection's own address")
+		return
+	}
+	if ap.Port() < 1024 {
+		s.reply(rParamNotImpl, "active mode refuses ports below 1024")
+		return
+	}
+	s.closeData()
+	s.data = &activeSetup{local: s.bindIP, remote: netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())}
+	s.reply(rOK, "Active mode data connection target accepted")
+}
+
+func (s *session) cmdPORT(arg string) {
+	if !s.activeAllowed() {
+		return
+	}
+	f := strings.Split(strings.TrimSpace(arg), ",")
+	if len(f) != 6 {
+		s.reply(rSyntax, "PORT h1,h2,h3,h4,p1,p2")
+		return
+	}
+	var b [6]byte
+	for i, x := range f {
+		n, err := strconv.Atoi(strings.TrimSpace(x))
+		if err != nil || n < 0 || n > 255 {
+			s.reply(rSyntax, "PORT h1,h2,h3,h4,p1,p2")
+			return
+		}
+		b[i] = byte(n)
+	}
+	s.setActive(netip.AddrPortFrom(netip.AddrFrom4([4]byte(b[:4])), uint16(b[4])<<8|uint16(b[5])))
+}
+
+func (s *session) cmdEPRT(arg string) {
+	if !s.activeAllowed() {
+		return
+	}
+	a := strings.TrimSpace(arg)
+	if len(a) < 7 {
+		s.reply(rSyntax, "EPRT |proto|address|port|")
+		return
+	}
+	f := strings.Split(a[1:len(a)-1], a[:1])
+	if len(f) != 3 || a[len(a)-1] != a[0] {
+		s.reply(rSyntax, "EPRT |proto|address|port|")
+		return
+	}
+	if f[0] != "1" && f[0] != "2" {
+		s.reply(rEPRTProto)
+		return
+	}
+	ip, err := netip.ParseAddr(f[1])
+	port, perr := strconv.ParseUint(f[2], 10, 16)
+	if err != nil || perr != nil || (f[0] == "1") != ip.Is4() {
+		s.reply(rSyntax, "EPRT |proto|address|port|")
+		return
+	}
+	s.setActive(netip.AddrPortFrom(ip, uint16(port)))
+}
+
+// protectionAllowed applies policy.data.protection to the current PROT level
+// (checked on every command that opens a data connection).
+func (s *session) protectionAllowed(listing bool) bool {
+	switch s.cfg.Policy.Data.Protection {
+	case config.ProtectionPrivate:
+		return s.prot == 'P'
+	case config.ProtectionPrivateExceptListings:
+		return s.prot == 'P' || listing
+	case config.ProtectionClear:
+		return s.prot == 'C'
+	default:
+		return true
+	}
+}
+
+var errDataTLS = errors.New("data connection TLS refused")
+
+// openData opens the prepared data connection and, under PROT P, runs the
+// TLS handshake as the server and checks that it resumed this control
+// connection's session (and carries its client certificate).
+func (s *session) openData(ctx context.Context, setup dataSetup) (net.Conn, error) {
+	c, err := setup.open(ctx)
+	setup.close()
+	if err != nil {
+		return nil, err
+	}
+	if s.prot != 'P' {
+		return c, nil
+	}
+	tc := tls.Server(c, s.dataTLS)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		_ = c.Close()
+		return nil, fmt.Errorf("%w: %v", errDataTLS, err)
+	}
+	st := tc.ConnectionState()
+	s.srv.metrics.Handshake("data", st)
+	if s.cfg.Policy.Data.SessionReuse == config.SessionReuseRequired && !st.DidResume {
+		_ = tc.Close()
+		return nil, fmt.Errorf("%w: the client did not resume the control connection's TLS session", errDataTLS)
+	}
+	if *s.cfg.Policy.Data.RequireSameClientCertificate && !s.sameCertificate(st) {
+		_ = tc.Close()
+		return nil, fmt.Errorf("%w: client certificate differs from the control connection's", errDataTLS)
+	}
+	return tc, nil
+}

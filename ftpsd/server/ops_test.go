@@ -1,0 +1,179 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/ftps-operator/ftps-operator/ftpsd/config"
+	"github.com/ftps-operator/ftps-operator/ftpsd/metrics"
+)
+
+type logSink struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logSink) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logSink) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// records returns the JSON log records whose msg is msg.
+func (l *logSink) records(t *testing.T, msg string) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, line := range strings.Split(l.String(), "\n") {
+		if line == "" {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("log line is not JSON: %q", line)
+		}
+		if m["msg"] == msg {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func debugLogger(sink io.Writer) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(sink, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// No password, right or wrong, and no anonymous e-mail ever reaches the
+// logs, even at debug level.
+func TestSecretsNeverLogged(t *testing.T) {
+	sink := &logSink{}
+	e := newEnv(t, envOpt{logger: debugLogger(sink), mutate: func(c *config.Config) {
+		c.Policy.Authentication.Anonymous.Enabled = true
+		c.Limits.MaxLoginFailures = 100
+	}})
+	const wrong = "Wr0ng-Secret-Guess"
+	const email = "someone.secret@example.org"
+	c := e.dial(false)
+	c.authTLS()
+	c.must("USER "+testUser, 331)
+	c.must("PASS "+wrong, 530)
+	c.login()
+	c.must("USER anonymous", 331)
+	c.must("PASS "+email, 230)
+	c.must("QUIT", 221)
+	c2 := e.dial(false)
+	c2.must("PASS "+wrong, 530) // refused in clear, before USER
+	c2.must("QUIT", 221)
+	e.srv.Shutdown(t.Context()) //nolint:errcheck // flush the sessions' last lines
+	logs := sink.String()
+	if len(sink.records(t, "login")) < 2 {
+		t.Fatalf("no login records:\n%s", logs)
+	}
+	for _, secret := range []string{testPassword, wrong, email} {
+		if strings.Contains(logs, secret) {
+			t.Fatalf("%q appears in the logs:\n%s", secret, logs)
+		}
+	}
+}
+
+// One transfer-log line per transfer, with its facts, whatever the result.
+func TestTransferLog(t *testing.T) {
+	sink := &logSink{}
+	e := newEnv(t, envOpt{logger: debugLogger(sink)})
+	e.writeFile("down", []byte("12345"))
+	c := e.dial(false)
+	c.secure()
+	c.must("TYPE I", 200)
+	_, code, text := c.transfer("STOR up", []byte("abc"), true)
+	mustCode(t, "STOR", code, text, 226)
+	_, code, text = c.transfer("RETR down", nil, true)
+	mustCode(t, "RETR", code, text, 226)
+	// A data connection that does not resume the control connection's TLS
+	// session: 522.
+	d := c.dialData(c.epsv())
+	c.must("RETR down", 150)
+	if _, err := c.wrap(d, e.tlsConfig(0)); err == nil {
+		t.Log("the client saw its handshake succeed; the server refuses it after")
+	}
+	c.expect(522)
+	c.must("QUIT", 221)
+	_ = e.srv.Shutdown(t.Context())
+
+	recs := sink.records(t, "transfer")
+	if len(recs) != 3 {
+		t.Fatalf("%d transfer records, want 3:\n%s", len(recs), sink.String())
+	}
+	want := []struct {
+		command, path, result string
+		bytes                 float64
+	}{{"STOR", "/up", "ok", 3}, {"RETR", "/down", "ok", 5}, {"RETR", "/down", "refused", 0}}
+	for i, w := range want {
+		r := recs[i]
+		if r["command"] != w.command || r["path"] != w.path || r["result"] != w.result || r["bytes"] != w.bytes {
+			t.Errorf("record %d: %v, want %+v", i, r, w)
+		}
+		for _, k := range []string{"start", "duration", "client", "user", "protection", "tls"} {
+			if _, ok := r[k]; !ok {
+				t.Errorf("record %d has no %q: %v", i, k, r)
+			}
+		}
+		if r["user"] != testUser || r["client"] != "127.0.0.1" || r["protection"] != "private" {
+			t.Errorf("record %d: %v", i, r)
+		}
+	}
+	if recs[0]["tls"] != "TLS 1.3" {
+		t.Errorf("tls: %v", recs[0]["tls"])
+	}
+}
+
+// The engine's metrics: sessions, logins, handshakes, transfers, bytes,
+// replies.
+func TestMetrics(t *testing.T) {
+	m := metrics.New()
+	e := newEnv(t, envOpt{metrics: m, mutate: func(c *config.Config) { c.Limits.MaxLoginFailures = 100 }})
+	c := e.dial(false)
+	c.authTLS()
+	c.must("USER "+testUser, 331)
+	c.must("PASS nope", 530)
+	c.login()
+	c.must("PBSZ 0", 200)
+	c.must("PROT P", 200)
+	_, code, text := c.transfer("STOR up", []byte("abcdef"), true)
+	mustCode(t, "STOR", code, text, 226)
+	c.must("QUIT", 221)
+	_ = e.srv.Shutdown(t.Context())
+
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	body := rec.Body.String()
+	for _, want := range []string{
+		"ftpsd_sessions_total 1",
+		"ftpsd_sessions_active 0",
+		`ftpsd_logins_total{reason="password",result="ok"} 1`,
+		`ftpsd_logins_total{reason="invalid_credentials",result="failed"} 1`,
+		`ftpsd_tls_handshakes_total{connection="control",resumed="false",version="TLS 1.3"} 1`,
+		`ftpsd_tls_handshakes_total{connection="data",resumed="true",version="TLS 1.3"} 1`,
+		`ftpsd_transfers_total{command="STOR",result="ok"} 1`,
+		`ftpsd_transfer_bytes_total{direction="in"} 6`,
+		`ftpsd_replies_total{code="530"} 1`,
+		`ftpsd_replies_total{code="226"} 1`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Logf("metrics:\n%s", body)
+	}
+}

@@ -1,0 +1,231 @@
+package server
+
+import (
+	"bufio"
+	"crypto/tls"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pires/go-proxyproto"
+
+	"github.com/ftps-operator/ftps-operator/ftpsd/config"
+)
+
+func proxyEnv(t *testing.T, trusted string, mutate func(*config.Config)) *testEnv {
+	t.Helper()
+	return newEnv(t, envOpt{mutate: func(c *config.Config) {
+		c.ProxyProtocol = config.ProxyProtocol{Enabled: true, TrustedCIDRs: []string{trusted}}
+		if mutate != nil {
+			mutate(c)
+		}
+	}})
+}
+
+// writeProxyHeader sends a PROXY header (v1 or v2) claiming src.
+func writeProxyHeader(t *testing.T, conn net.Conn, version byte, src string) {
+	t.Helper()
+	h := proxyproto.HeaderProxyFromAddrs(version,
+		&net.TCPAddr{IP: net.ParseIP(src), Port: 40000},
+		conn.RemoteAddr())
+	if _, err := h.WriteTo(conn); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// dialProxy connects, sends a PROXY header and returns the client with the
+// greeting read.
+func (e *testEnv) dialProxy(version byte, src string) (*client, int, string) {
+	e.t.Helper()
+	raw, err := net.DialTimeout("tcp", e.addr, 5*time.Second)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { _ = raw.Close() })
+	_ = raw.SetDeadline(time.Now().Add(20 * time.Second))
+	writeProxyHeader(e.t, raw, version, src)
+	c := &client{t: e.t, env: e, raw: raw, conn: raw, tlsConf: e.tlsConfig(0), r: bufio.NewReader(raw)}
+	line, err := c.r.ReadString('\n')
+	if err != nil {
+		return c, 0, err.Error()
+	}
+	code := 0
+	if len(line) >= 3 {
+		code = int(line[0]-'0')*100 + int(line[1]-'0')*10 + int(line[2]-'0')
+	}
+	return c, code, line
+}
+
+// proxiedTransfer runs a RETR whose data connection also comes through the
+// proxy, claiming src.
+func (c *client) proxiedTransfer(version byte, command, src string) ([]byte, int, string) {
+	c.t.Helper()
+	d := c.dialData(c.epsv())
+	writeProxyHeader(c.t, d, version, src)
+	code, text := c.cmd(command)
+	if code != 150 {
+		return nil, code, text
+	}
+	dc, err := c.wrap(d, c.tlsConf)
+	if err != nil {
+		code, text := c.read()
+		return nil, code, text
+	}
+	buf := make([]byte, 1<<16)
+	n, _ := readFull(dc, buf)
+	_ = dc.Close()
+	code, text = c.read()
+	return buf[:n], code, text
+}
+
+func readFull(c net.Conn, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		m, err := c.Read(buf[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// From a trusted proxy, v1 and v2 headers give the real client address: it
+// is the one STAT shows and the one the data connection must come from.
+func TestProxyProtocolTrusted(t *testing.T) {
+	e := proxyEnv(t, "127.0.0.0/8", nil)
+	e.writeFile("f", []byte("through the proxy"))
+	for _, v := range []byte{1, 2} {
+		c, code, line := e.dialProxy(v, "203.0.113.7")
+		if code != 220 {
+			t.Fatalf("v%d: greeting %q", v, line)
+		}
+		c.secure()
+		if text := c.must("STAT", 211); !strings.Contains(text, "Connected from 203.0.113.7") {
+			t.Fatalf("v%d: STAT: %q", v, text)
+		}
+		got, code, text := c.proxiedTransfer(v, "RETR f", "203.0.113.7")
+		mustCode(t, "RETR", code, text, 226)
+		if string(got) != "through the proxy" {
+			t.Fatalf("v%d: got %q", v, got)
+		}
+		// A data connection claiming another client is a foreign address:
+		// dropped, and the transfer waits for the right one.
+		d := c.dialData(c.epsv())
+		writeProxyHeader(t, d, v, "198.51.100.9")
+		good := c.dialData(d.RemoteAddr().String())
+		writeProxyHeader(t, good, v, "203.0.113.7")
+		c.must("RETR f", 150)
+		dc, err := c.wrap(good, c.tlsConf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 100)
+		n, _ := readFull(dc, buf)
+		c.expect(226)
+		if string(buf[:n]) != "through the proxy" {
+			t.Fatalf("v%d: got %q", v, buf[:n])
+		}
+		if _, err := d.Read(buf); err == nil {
+			t.Fatalf("v%d: the foreign data connection was served", v)
+		}
+	}
+	// From a trusted peer, a connection without a header is refused.
+	raw, err := net.DialTimeout("tcp", e.addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	_ = raw.SetDeadline(time.Now().Add(10 * time.Second))
+	_, _ = raw.Write([]byte("USER alice\r\n"))
+	if line, err := bufioReadLine(raw); err == nil && strings.HasPrefix(line, "220") {
+		t.Fatalf("a trusted peer without a PROXY header was served: %q", line)
+	}
+}
+
+// Limits and bans apply to the real client address, not the proxy's.
+func TestProxyProtocolLimitsAndBans(t *testing.T) {
+	clock := newFakeClock()
+	e := newEnv(t, envOpt{now: clock.Now, mutate: func(c *config.Config) {
+		c.ProxyProtocol = config.ProxyProtocol{Enabled: true, TrustedCIDRs: []string{"127.0.0.1/32"}}
+		c.Limits.MaxSessionsPerIP = 1
+		c.Limits.MaxLoginFailures = 1
+	}})
+	a, code, _ := e.dialProxy(2, "203.0.113.7")
+	if code != 220 {
+		t.Fatal("first session refused")
+	}
+	if _, code, line := e.dialProxy(1, "203.0.113.7"); code != 421 {
+		t.Fatalf("second session from the same client: %q", line)
+	}
+	b, code, line := e.dialProxy(1, "203.0.113.8")
+	if code != 220 {
+		t.Fatalf("session from another client: %q", line)
+	}
+	b.authTLS()
+	b.must("USER "+testUser, 331)
+	b.must("PASS wrong", 421) // banned
+	if _, code, line := e.dialProxy(2, "203.0.113.8"); code != 421 || !strings.Contains(line, "banned") {
+		t.Fatalf("banned client: %q", line)
+	}
+	a.authTLS()
+	a.login() // the proxy's own address is not banned
+}
+
+// From an untrusted address, a PROXY header is refused (nobody else may
+// speak for a client); a plain connection is served as usual.
+func TestProxyProtocolUntrusted(t *testing.T) {
+	e := proxyEnv(t, "10.0.0.0/8", nil)
+	for _, v := range []byte{1, 2} {
+		if _, code, line := e.dialProxy(v, "203.0.113.7"); code == 220 {
+			t.Fatalf("v%d header from an untrusted peer accepted: %q", v, line)
+		}
+	}
+	c := e.dial(false)
+	c.secure()
+	if text := c.must("STAT", 211); !strings.Contains(text, "Connected from 127.0.0.1") {
+		t.Fatalf("STAT: %q", text)
+	}
+	_, code, text := c.transfer("STOR plain", []byte("plain"), true)
+	mustCode(t, "STOR", code, text, 226)
+}
+
+// Implicit FTPS: the PROXY header comes before the TLS handshake; from an
+// untrusted peer the ClientHello itself shows there is no header.
+func TestProxyProtocolImplicit(t *testing.T) {
+	for _, trusted := range []bool{true, false} {
+		cidr := "10.0.0.0/8"
+		if trusted {
+			cidr = "127.0.0.0/8"
+		}
+		e := newEnv(t, envOpt{implicit: true, mutate: func(c *config.Config) {
+			c.ProxyProtocol = config.ProxyProtocol{Enabled: true, TrustedCIDRs: []string{cidr}}
+		}})
+		raw, err := net.DialTimeout("tcp", e.addr, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = raw.SetDeadline(time.Now().Add(20 * time.Second))
+		if trusted {
+			writeProxyHeader(t, raw, 2, "203.0.113.9")
+		}
+		c := &client{t: t, env: e, raw: raw, tlsConf: e.tlsConfig(0)}
+		tc := tls.Client(raw, c.tlsConf)
+		if err := tc.Handshake(); err != nil {
+			t.Fatalf("trusted=%v: %v", trusted, err)
+		}
+		c.conn = tc
+		c.r = bufio.NewReader(tc)
+		c.expect(220)
+		c.login()
+		want := "Connected from 127.0.0.1"
+		if trusted {
+			want = "Connected from 203.0.113.9"
+		}
+		if text := c.must("STAT", 211); !strings.Contains(text, want) {
+			t.Fatalf("trusted=%v: STAT %q", trusted, text)
+		}
+		_ = raw.Close()
+	}
+}
