@@ -26,7 +26,9 @@ const sampleUser, samplePassword, sampleHost = "alice", "change-me-to-something-
 // applySamples applies config/samples into a new namespace and waits for
 // the sample server; it returns the namespace, the server, the control
 // address and the CA file that signed the server's certificate.
-func applySamples(t *testing.T) (string, *ftpsv1alpha1.FTPSServer, string, string, string) {
+//
+// edits replace text in the sample files before they are applied.
+func applySamples(t *testing.T, edits ...string) (string, *ftpsv1alpha1.FTPSServer, string, string, string) {
 	t.Helper()
 	ctx := context.Background()
 	ns := newNamespace(t)
@@ -35,7 +37,16 @@ func applySamples(t *testing.T) (string, *ftpsv1alpha1.FTPSServer, string, strin
 		t.Fatal(err)
 	}
 	for _, f := range files {
-		if _, err := applyFile(ctx, ns, f); err != nil {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := strings.NewReplacer(edits...).Replace(string(data))
+		edited := filepath.Join(t.TempDir(), filepath.Base(f))
+		if err := os.WriteFile(edited, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := applyFile(ctx, ns, edited); err != nil {
 			t.Fatal(err)
 		}
 	}
