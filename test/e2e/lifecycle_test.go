@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ftpsv1alpha1 "github.com/ftps-operator/ftps-operator/api/v1alpha1"
+	"github.com/ftps-operator/ftps-operator/test/clients"
 	"github.com/ftps-operator/ftps-operator/test/stack"
 )
 
@@ -69,13 +70,13 @@ func eventually(t *testing.T, tries int, interval time.Duration, what string, co
 // loginCode opens a new session to addr and returns the PASS reply.
 func loginCode(t *testing.T, addr, caFile, user, password string) int {
 	t.Helper()
-	c, err := dialFTPS(t, addr, sampleHost, caFile)
+	c, err := clients.Dial(t, addr, sampleHost, caFile)
 	if err != nil {
 		t.Logf("connecting: %v", err)
 		return 0
 	}
-	defer c.close()
-	return c.login(user, password)
+	defer c.Close()
+	return c.Login(user, password)
 }
 
 // Scenario 3: a forced renewal reaches new handshakes within seconds while
@@ -86,15 +87,15 @@ func TestCertificateRotation(t *testing.T) {
 	addr := net.JoinHostPort(host, port)
 	before := podsOf(t, ns)
 
-	old, err := dialFTPS(t, addr, sampleHost, caFile)
+	old, err := clients.Dial(t, addr, sampleHost, caFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer old.close()
-	if code := old.login(sampleUser, samplePassword); code != 230 {
+	defer old.Close()
+	if code := old.Login(sampleUser, samplePassword); code != 230 {
 		t.Fatalf("login: %d", code)
 	}
-	firstSerial := old.serial()
+	firstSerial := old.Serial()
 
 	settled, err := stack.WaitSettled(ctx, st.Client, ns, srv.Name)
 	if err != nil {
@@ -109,20 +110,20 @@ func TestCertificateRotation(t *testing.T) {
 	renewedAt := time.Now()
 	var newSerial string
 	eventually(t, 120, 250*time.Millisecond, "a new handshake presents the renewed certificate", func() bool {
-		c, err := dialFTPS(t, addr, sampleHost, caFile)
+		c, err := clients.Dial(t, addr, sampleHost, caFile)
 		if err != nil {
 			return false
 		}
-		defer c.close()
-		newSerial = c.serial()
+		defer c.Close()
+		newSerial = c.Serial()
 		return newSerial != firstSerial
 	})
 	t.Logf("renewed certificate served %s after the Secret changed (serial %s -> %s)", time.Since(renewedAt).Round(100*time.Millisecond), firstSerial, newSerial)
 
 	payload := make([]byte, 512<<10)
 	_, _ = rand.Read(payload)
-	old.stor("after-rotation.bin", payload)
-	if got := old.retr("after-rotation.bin"); !bytes.Equal(got, payload) {
+	old.Stor("after-rotation.bin", payload)
+	if got := old.Retr("after-rotation.bin"); !bytes.Equal(got, payload) {
 		t.Fatalf("the session opened before the renewal read back %d bytes, want the %d it wrote", len(got), len(payload))
 	}
 	assertNoRestart(t, ns, before)
@@ -191,15 +192,15 @@ func TestPolicyChangeWithoutRestart(t *testing.T) {
 	before := podsOf(t, ns)
 
 	cccReply := func() int {
-		c, err := dialFTPS(t, addr, sampleHost, caFile)
+		c, err := clients.Dial(t, addr, sampleHost, caFile)
 		if err != nil {
 			return 0
 		}
-		defer func() { _ = c.conn.Close() }()
-		if c.login(sampleUser, samplePassword) != 230 {
+		defer func() { _ = c.Conn.Close() }()
+		if c.Login(sampleUser, samplePassword) != 230 {
 			return 0
 		}
-		code, _, err := c.cmd("CCC")
+		code, _, err := c.Cmd("CCC")
 		if err != nil {
 			return 0
 		}

@@ -18,6 +18,7 @@ import (
 
 	ftpsv1alpha1 "github.com/ftps-operator/ftps-operator/api/v1alpha1"
 	"github.com/ftps-operator/ftps-operator/internal/testenv"
+	"github.com/ftps-operator/ftps-operator/test/clients"
 )
 
 // The sample's user, from config/samples/ftps_v1alpha1_ftpsuser.yaml.
@@ -31,7 +32,7 @@ const sampleUser, samplePassword, sampleHost = "alice", "change-me-to-something-
 func applySamples(t *testing.T, edits ...string) (string, *ftpsv1alpha1.FTPSServer, string, string, string) {
 	t.Helper()
 	ctx := context.Background()
-	ns := newNamespace(t)
+	ns := st.NewNamespace(t)
 	files, err := testenv.SampleFiles()
 	if err != nil {
 		t.Fatal(err)
@@ -46,11 +47,11 @@ func applySamples(t *testing.T, edits ...string) (string, *ftpsv1alpha1.FTPSServ
 		if err := os.WriteFile(edited, []byte(text), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := applyFile(ctx, ns, edited); err != nil {
+		if _, err := st.ApplyFile(ctx, ns, edited); err != nil {
 			t.Fatal(err)
 		}
 	}
-	srv := waitReady(t, ns, "exchange", 3*time.Minute)
+	srv := st.WaitServerReady(t, ns, "exchange", 3*time.Minute)
 	host, port, err := net.SplitHostPort(srv.Status.Endpoint)
 	if err != nil {
 		t.Fatalf("status.endpoint %q: %v", srv.Status.Endpoint, err)
@@ -72,10 +73,10 @@ func applySamples(t *testing.T, edits ...string) (string, *ftpsv1alpha1.FTPSServ
 func TestSamplesServeRealClients(t *testing.T) {
 	_, srv, host, port, caFile := applySamples(t)
 	hosts := map[string]string{sampleHost: host}
-	local, sum := randomFile(t, 3<<20)
+	local, sum := clients.RandomFile(t, 3<<20)
 
 	t.Run("ftplib", func(t *testing.T) {
-		r := ftplib(t, hosts, sampleHost, port, sampleUser, samplePassword, caFile, local, "ftplib.bin")
+		r := clients.Ftplib(t, hosts, sampleHost, port, sampleUser, samplePassword, caFile, local, "ftplib.bin")
 		if r.Sent != sum || r.Received != sum {
 			t.Fatalf("checksums: sent %s, received %s, want %s", r.Sent, r.Received, sum)
 		}
@@ -90,10 +91,10 @@ func TestSamplesServeRealClients(t *testing.T) {
 		// download reach the same replica.
 		args := append(append(append([]string{}, common...), "-T", local, url, "--next"), common...)
 		args = append(args, "-o", down, url)
-		if out, err := withHosts(t, hosts, 2*time.Minute, "curl", args...); err != nil {
+		if out, err := clients.WithHosts(t, hosts, 2*time.Minute, "curl", args...); err != nil {
 			t.Fatalf("curl: %v\n%s", err, out)
 		}
-		if got := sha256File(t, down); got != sum {
+		if got := clients.SHA256File(t, down); got != sum {
 			t.Fatalf("curl downloaded %s, want %s", got, sum)
 		}
 	})
@@ -125,16 +126,16 @@ func TestSamplesServeRealClients(t *testing.T) {
 			"get lftp.bin -o " + down,
 			"bye",
 		}, "; ")
-		if out, err := withHosts(t, hosts, 2*time.Minute, "lftp", "-c", script); err != nil {
+		if out, err := clients.WithHosts(t, hosts, 2*time.Minute, "lftp", "-c", script); err != nil {
 			t.Fatalf("lftp: %v\n%s", err, out)
 		}
-		if got := sha256File(t, down); got != sum {
+		if got := clients.SHA256File(t, down); got != sum {
 			t.Fatalf("lftp downloaded %s, want %s", got, sum)
 		}
 	})
 
 	t.Run("wrong host name is refused", func(t *testing.T) {
-		out, err := withHosts(t, map[string]string{"other.example.com": host}, time.Minute, "curl", "-sS", "--max-time", "20",
+		out, err := clients.WithHosts(t, map[string]string{"other.example.com": host}, time.Minute, "curl", "-sS", "--max-time", "20",
 			"--cacert", caFile, "--ssl-reqd", "-u", sampleUser+":"+samplePassword, "ftp://other.example.com:"+port+"/")
 		// curl's exit code 60: the peer's certificate failed verification.
 		var exit *exec.ExitError
@@ -154,12 +155,12 @@ func TestPassivePerReplica(t *testing.T) {
 		t.Fatalf("status.passive: %+v, want 2 replicas", srv.Status.Passive)
 	}
 	hosts := map[string]string{sampleHost: host}
-	local, sum := randomFile(t, 256<<10)
+	local, sum := clients.RandomFile(t, 256<<10)
 	seen := map[int32]bool{}
 	// The control Service spreads sessions over the replicas; a few
 	// sessions reach both.
 	for i := 0; i < 8 && len(seen) < 2; i++ {
-		r := ftplib(t, hosts, sampleHost, port, sampleUser, samplePassword, caFile, local, "pasv.bin")
+		r := clients.Ftplib(t, hosts, sampleHost, port, sampleUser, samplePassword, caFile, local, "pasv.bin")
 		if r.Received != sum {
 			t.Fatalf("session %d: received %s, want %s", i, r.Received, sum)
 		}

@@ -1,4 +1,4 @@
-package e2e
+package clients
 
 import (
 	"bytes"
@@ -16,19 +16,19 @@ import (
 	"time"
 )
 
-// ftpsClient is a small explicit-FTPS client for the tests that need to
+// FTPS is a small explicit-FTPS client for the tests that need to
 // hold a session open across a change (rotation, policy, users). Its data
 // connections resume the control connection's TLS session.
-type ftpsClient struct {
-	t    *testing.T
-	conn *tls.Conn
+type FTPS struct {
+	t    testing.TB
+	Conn *tls.Conn
 	tp   *textproto.Conn
 	cfg  *tls.Config
 }
 
-// dialFTPS connects to addr, reads the greeting and runs AUTH TLS,
+// Dial connects to addr, reads the greeting and runs AUTH TLS,
 // verifying the certificate against caFile for serverName.
-func dialFTPS(t *testing.T, addr, serverName, caFile string) (*ftpsClient, error) {
+func Dial(t testing.TB, addr, serverName, caFile string) (*FTPS, error) {
 	t.Helper()
 	pem, err := os.ReadFile(caFile)
 	if err != nil {
@@ -60,17 +60,17 @@ func dialFTPS(t *testing.T, addr, serverName, caFile string) (*ftpsClient, error
 		raw.Close()
 		return nil, fmt.Errorf("TLS handshake: %w", err)
 	}
-	return &ftpsClient{t: t, conn: conn, tp: textproto.NewConn(conn), cfg: cfg}, nil
+	return &FTPS{t: t, Conn: conn, tp: textproto.NewConn(conn), cfg: cfg}, nil
 }
 
-// serial is the hex serial number of the server's certificate.
-func (c *ftpsClient) serial() string {
-	return c.conn.ConnectionState().PeerCertificates[0].SerialNumber.Text(16)
+// Serial is the hex serial number of the server's certificate.
+func (c *FTPS) Serial() string {
+	return c.Conn.ConnectionState().PeerCertificates[0].SerialNumber.Text(16)
 }
 
-// cmd sends a command and returns the reply's code and text.
-func (c *ftpsClient) cmd(format string, args ...any) (int, string, error) {
-	_ = c.conn.SetDeadline(time.Now().Add(time.Minute))
+// Cmd sends a command and returns the reply's code and text.
+func (c *FTPS) Cmd(format string, args ...any) (int, string, error) {
+	_ = c.Conn.SetDeadline(time.Now().Add(time.Minute))
 	if _, err := c.tp.Cmd(format, args...); err != nil {
 		return 0, "", err
 	}
@@ -82,39 +82,39 @@ func (c *ftpsClient) cmd(format string, args ...any) (int, string, error) {
 	return code, msg, nil
 }
 
-// must sends a command and fails the test unless the reply has code want.
-func (c *ftpsClient) must(want int, format string, args ...any) string {
+// Must sends a command and fails the test unless the reply has code want.
+func (c *FTPS) Must(want int, format string, args ...any) string {
 	c.t.Helper()
-	code, msg, err := c.cmd(format, args...)
+	code, msg, err := c.Cmd(format, args...)
 	if err != nil || code != want {
 		c.t.Fatalf("%s: got %d %s (%v), want %d", fmt.Sprintf(format, args...), code, msg, err, want)
 	}
 	return msg
 }
 
-// login logs in and protects data connections; it returns the PASS reply code.
-func (c *ftpsClient) login(user, password string) int {
+// Login logs in and protects data connections; it returns the PASS reply code.
+func (c *FTPS) Login(user, password string) int {
 	c.t.Helper()
-	c.must(331, "USER %s", user)
-	code, msg, err := c.cmd("PASS %s", password)
+	c.Must(331, "USER %s", user)
+	code, msg, err := c.Cmd("PASS %s", password)
 	if err != nil {
 		c.t.Fatalf("PASS: %v", err)
 	}
 	if code == 230 {
-		c.must(200, "PBSZ 0")
-		c.must(200, "PROT P")
-		c.must(200, "TYPE I")
+		c.Must(200, "PBSZ 0")
+		c.Must(200, "PROT P")
+		c.Must(200, "TYPE I")
 	} else {
 		c.t.Logf("PASS: %d %s", code, msg)
 	}
 	return code
 }
 
-// data opens a passive data connection for a command, wrapped in TLS that
+// Data opens a passive data connection for a command, wrapped in TLS that
 // resumes the control session; it returns the connection and waits for 150.
-func (c *ftpsClient) data(command string) *tls.Conn {
+func (c *FTPS) Data(command string) *tls.Conn {
 	c.t.Helper()
-	msg := c.must(227, "PASV")
+	msg := c.Must(227, "PASV")
 	from, to := strings.IndexByte(msg, '('), strings.IndexByte(msg, ')')
 	if from < 0 || to < from {
 		c.t.Fatalf("PASV reply %q", msg)
@@ -144,9 +144,10 @@ func (c *ftpsClient) data(command string) *tls.Conn {
 	return dc
 }
 
-func (c *ftpsClient) stor(name string, content []byte) {
+// Stor uploads content as name.
+func (c *FTPS) Stor(name string, content []byte) {
 	c.t.Helper()
-	dc := c.data("STOR " + name)
+	dc := c.Data("STOR " + name)
 	if _, err := io.Copy(dc, bytes.NewReader(content)); err != nil {
 		c.t.Fatal(err)
 	}
@@ -156,9 +157,10 @@ func (c *ftpsClient) stor(name string, content []byte) {
 	}
 }
 
-func (c *ftpsClient) retr(name string) []byte {
+// Retr downloads name.
+func (c *FTPS) Retr(name string) []byte {
 	c.t.Helper()
-	dc := c.data("RETR " + name)
+	dc := c.Data("RETR " + name)
 	got, err := io.ReadAll(dc)
 	if err != nil {
 		c.t.Fatal(err)
@@ -170,7 +172,8 @@ func (c *ftpsClient) retr(name string) []byte {
 	return got
 }
 
-func (c *ftpsClient) close() {
-	_, _, _ = c.cmd("QUIT")
-	_ = c.conn.Close()
+// Close quits and closes the control connection.
+func (c *FTPS) Close() {
+	_, _, _ = c.Cmd("QUIT")
+	_ = c.Conn.Close()
 }

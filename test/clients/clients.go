@@ -1,4 +1,6 @@
-package e2e
+// Package clients runs real FTPS clients (curl, lftp, Python ftplib, and a
+// small Go client) against the stack, for the end-to-end tests.
+package clients
 
 import (
 	"context"
@@ -17,10 +19,10 @@ import (
 	"github.com/ftps-operator/ftps-operator/internal/testenv"
 )
 
-// withHosts runs a client in a mount namespace of its own where /etc/hosts
+// WithHosts runs a client in a mount namespace of its own where /etc/hosts
 // also names the test's host names, so that the client connects by name and
 // checks the certificate against it, as it would against real DNS.
-func withHosts(t *testing.T, hosts map[string]string, timeout time.Duration, name string, args ...string) ([]byte, error) {
+func WithHosts(t testing.TB, hosts map[string]string, timeout time.Duration, name string, args ...string) ([]byte, error) {
 	t.Helper()
 	base, err := os.ReadFile("/etc/hosts")
 	if err != nil {
@@ -42,8 +44,8 @@ func withHosts(t *testing.T, hosts map[string]string, timeout time.Duration, nam
 	return cmd.CombinedOutput()
 }
 
-// randomFile writes n random bytes and returns the path and its SHA-256.
-func randomFile(t *testing.T, n int) (string, string) {
+// RandomFile writes n random bytes and returns the path and its SHA-256.
+func RandomFile(t testing.TB, n int) (string, string) {
 	t.Helper()
 	data := make([]byte, n)
 	_, _ = rand.Read(data)
@@ -55,7 +57,7 @@ func randomFile(t *testing.T, n int) (string, string) {
 	return f, hex.EncodeToString(sum[:])
 }
 
-func sha256File(t *testing.T, path string) string {
+func SHA256File(t testing.TB, path string) string {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -65,24 +67,24 @@ func sha256File(t *testing.T, path string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// ftplibResult is what testdata/ftps_client.py prints.
-type ftplibResult struct {
+// FtplibResult is what testdata/ftps_client.py prints.
+type FtplibResult struct {
 	PASV     string `json:"pasv"`
 	Serial   string `json:"serial"`
 	Sent     string `json:"sent"`
 	Received string `json:"received"`
 }
 
-// ftplib uploads and downloads a file in one session with Python's ftplib,
+// Ftplib uploads and downloads a file in one session with Python's ftplib,
 // verifying the chain against caFile and the name against host.
-func ftplib(t *testing.T, hosts map[string]string, host, port, user, password, caFile, local, remote string) ftplibResult {
+func Ftplib(t testing.TB, hosts map[string]string, host, port, user, password, caFile, local, remote string) FtplibResult {
 	t.Helper()
-	script := filepath.Join(testenv.RepoRoot(), "test", "e2e", "testdata", "ftps_client.py")
-	out, err := withHosts(t, hosts, time.Minute, "python3", script, host, port, user, password, caFile, local, remote)
+	script := filepath.Join(testenv.RepoRoot(), "test", "clients", "testdata", "ftps_client.py")
+	out, err := WithHosts(t, hosts, time.Minute, "python3", script, host, port, user, password, caFile, local, remote)
 	if err != nil {
 		t.Fatalf("python ftplib: %v\n%s", err, out)
 	}
-	var r ftplibResult
+	var r FtplibResult
 	if err := json.Unmarshal(out, &r); err != nil {
 		t.Fatalf("python ftplib printed %q: %v", out, err)
 	}

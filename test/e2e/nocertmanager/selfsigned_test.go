@@ -1,0 +1,179 @@
+package nocertmanager
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	ftpsv1alpha1 "github.com/ftps-operator/ftps-operator/api/v1alpha1"
+	"github.com/ftps-operator/ftps-operator/test/clients"
+)
+
+const password = "s3cret-enough-for-tests"
+
+// apply writes a manifest and applies it into ns.
+func apply(t *testing.T, ns, manifest string) {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "m.yaml")
+	if err := os.WriteFile(f, []byte(manifest), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.ApplyFile(context.Background(), ns, f); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// userAndServer is a user bob and a one-replica server named name with tls.
+func userAndServer(name, tls string) string {
+	return `
+apiVersion: v1
+kind: Secret
+metadata: {name: bob-password}
+stringData: {password: ` + password + `}
+---
+apiVersion: ftps.dev/v1alpha1
+kind: FTPSUser
+metadata: {name: bob}
+spec:
+  serverRef: {name: ` + name + `}
+  username: bob
+  passwordSecretRef: {name: bob-password}
+  permissions: [List, Read, Write]
+---
+apiVersion: ftps.dev/v1alpha1
+kind: FTPSServer
+metadata: {name: ` + name + `}
+spec:
+  replicas: 1
+  tls: ` + tls + `
+`
+}
+
+// transfer uploads and downloads a file in one session, verifying the
+// server's certificate against caFile for serverName.
+func transfer(t *testing.T, srv *ftpsv1alpha1.FTPSServer, serverName, caFile string) {
+	t.Helper()
+	c, err := clients.Dial(t, srv.Status.Endpoint, serverName, caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if code := c.Login("bob", password); code != 230 {
+		t.Fatalf("login: %d", code)
+	}
+	payload := make([]byte, 256<<10)
+	_, _ = rand.Read(payload)
+	c.Stor("payload.bin", payload)
+	if got := c.Retr("payload.bin"); string(got) != string(payload) {
+		t.Fatalf("read back %d bytes, want the %d written", len(got), len(payload))
+	}
+}
+
+// The self-signed default: the operator makes the certificate, and a
+// client that trusts it verifies the chain and the Service's DNS name.
+func TestSelfSignedServesFTPS(t *testing.T) {
+	ns := st.NewNamespace(t)
+	apply(t, ns, userAndServer("plain", "{}"))
+	srv := st.WaitServerReady(t, ns, "plain", 3*time.Minute)
+	tlsSecret := &corev1.Secret{}
+	if err := st.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "plain-tls"}, tlsSecret); err != nil {
+		t.Fatal(err)
+	}
+	caFile := filepath.Join(t.TempDir(), "ca.crt")
+	if err := os.WriteFile(caFile, tlsSecret.Data["tls.crt"], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	transfer(t, srv, "plain."+ns+".svc", caFile)
+}
+
+// A brought kubernetes.io/tls Secret is what the pods serve.
+func TestBroughtSecretServesFTPS(t *testing.T) {
+	ns := st.NewNamespace(t)
+	caPEM, certPEM, keyPEM := makeChain(t, "files.example.org")
+	secret := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "brought-tls", Namespace: ns},
+		Type:       corev1.SecretTypeTLS,
+		Data:       map[string][]byte{"tls.crt": certPEM, "tls.key": keyPEM},
+	}
+	if err := st.Client.Create(context.Background(), secret); err != nil {
+		t.Fatal(err)
+	}
+	apply(t, ns, userAndServer("brought", "{secretName: brought-tls}"))
+	srv := st.WaitServerReady(t, ns, "brought", 3*time.Minute)
+	caFile := filepath.Join(t.TempDir(), "ca.crt")
+	if err := os.WriteFile(caFile, caPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	transfer(t, srv, "files.example.org", caFile)
+}
+
+// A server that names a cert-manager issuer on a cluster without
+// cert-manager says so in its status, and the operator keeps running.
+func TestIssuerWithoutCertManager(t *testing.T) {
+	ns := st.NewNamespace(t)
+	apply(t, ns, userAndServer("issued", "{issuerRef: {name: ca}}"))
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		srv := &ftpsv1alpha1.FTPSServer{}
+		if err := st.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "issued"}, srv); err == nil {
+			c := meta.FindStatusCondition(srv.Status.Conditions, ftpsv1alpha1.ConditionCertificateReady)
+			if c != nil && c.Status == metav1.ConditionFalse && c.Reason == "CertManagerNotInstalled" {
+				if c.Message == "" {
+					t.Fatal("CertManagerNotInstalled without a message")
+				}
+				t.Logf("CertificateReady: %s: %s", c.Reason, c.Message)
+				return
+			}
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	t.Fatal("no CertificateReady=False CertManagerNotInstalled within a minute")
+}
+
+// makeChain makes a CA and a server certificate for name, in PEM.
+func makeChain(t *testing.T, name string) (caPEM, certPEM, keyPEM []byte) {
+	t.Helper()
+	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	caTmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: name}, DNSNames: []string{name},
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
+		NotBefore:   time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, caTmpl, &key.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
+		pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})
+}
