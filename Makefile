@@ -71,11 +71,11 @@ deps: ## Install the Debian packages the tests use (curl, lftp, python3, openssl
 	hack/install-deps.sh
 
 .PHONY: envtest
-envtest: ## Build kube-apiserver and etcd for envtest from the Go module proxy into bin/k8s (cached).
-	K8S_VERSION=$(K8S_VERSION) ETCD_VERSION=$(ETCD_VERSION) ENVTEST_DIR=$(ENVTEST_DIR) hack/build-envtest.sh kube-apiserver etcd
+envtest: ## Build kube-apiserver, etcd, kube-controller-manager and kubectl from the Go module proxy into bin/k8s (cached).
+	K8S_VERSION=$(K8S_VERSION) ETCD_VERSION=$(ETCD_VERSION) ENVTEST_DIR=$(ENVTEST_DIR) hack/build-envtest.sh kube-apiserver etcd kube-controller-manager kubectl
 
 .PHONY: demo
-demo: deps manifests envtest build ## Run the stack on this machine: API server + CRDs + samples, the manager, ftpsd. Ctrl-C stops it.
+demo: deps manifests envtest ## The whole stack on this machine with config/samples applied; prints how to connect. Ctrl-C stops it.
 	go run ./hack/demo
 
 ##@ Build

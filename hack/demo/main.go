@@ -1,28 +1,31 @@
-// Command demo runs ftps-operator on this machine, for `make demo`: a real
-// kube-apiserver and etcd with the CRDs installed, the manager (bin/manager)
-// reconciling config/samples, and ftpsd (bin/ftpsd) serving FTPS on
-// 127.0.0.1:2121. It runs until Ctrl-C and stops everything it started.
+// Command demo runs ftps-operator's whole stack on this machine, for `make
+// demo`: a real kube-apiserver, etcd and kube-controller-manager,
+// cert-manager's controllers, the operator, and ftpsd processes standing in
+// for the Pods (test/stack). It applies config/samples, waits until the
+// sample server is Ready, prints how to connect, and runs until Ctrl-C,
+// then stops everything it started.
 package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"net"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	ftpsv1alpha1 "github.com/ftps-operator/ftps-operator/api/v1alpha1"
 	"github.com/ftps-operator/ftps-operator/internal/testenv"
+	"github.com/ftps-operator/ftps-operator/test/stack"
 )
 
 const namespace = "demo"
@@ -36,37 +39,48 @@ func main() {
 	}
 }
 
-func run(ctx context.Context) (err error) {
-	root := testenv.RepoRoot()
-	state := filepath.Join(root, "bin", "demo")
-	if err := os.MkdirAll(state, 0o700); err != nil {
+func run(ctx context.Context) error {
+	dir := filepath.Join(testenv.RepoRoot(), "bin", "demo")
+	_ = os.RemoveAll(dir)
+	fmt.Println(">> building the operator and ftpsd")
+	opts, err := stack.BuildBinaries(dir)
+	if err != nil {
 		return err
 	}
-
-	fmt.Println(">> starting kube-apiserver and etcd (bin/k8s) with the CRDs")
-	env, err := testenv.Start(testenv.Options{})
+	fmt.Println(">> starting kube-apiserver, etcd, kube-controller-manager, cert-manager and the operator")
+	st, err := stack.Start(opts)
 	if err != nil {
 		return err
 	}
 	defer func() {
-		fmt.Println(">> stopping kube-apiserver and etcd")
-		err = errors.Join(err, env.Stop())
+		fmt.Println(">> stopping everything")
+		if err := st.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "demo: stopping:", err)
+		}
 	}()
 
-	kubeconfig := filepath.Join(state, "kubeconfig")
-	if err := writeKubeconfig(env, kubeconfig); err != nil {
+	if err := st.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return err
 	}
-
-	if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}); err != nil && !apierrors.IsAlreadyExists(err) {
-		return err
+	// Ports below 1024 need root; without it the sample listens on 2121/2990.
+	var edits []string
+	if os.Geteuid() != 0 {
+		edits = []string{"control: 21\n", "control: 2121\n", "implicit: 990\n", "implicit: 2990\n"}
 	}
 	files, err := testenv.SampleFiles()
 	if err != nil {
 		return err
 	}
 	for _, f := range files {
-		objs, err := testenv.ApplyFile(ctx, env.Client, namespace, f)
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		edited := filepath.Join(dir, filepath.Base(f))
+		if err := os.WriteFile(edited, []byte(strings.NewReplacer(edits...).Replace(string(data))), 0o600); err != nil {
+			return err
+		}
+		objs, err := st.ApplyFile(ctx, namespace, edited)
 		if err != nil {
 			return err
 		}
@@ -75,125 +89,67 @@ func run(ctx context.Context) (err error) {
 		}
 	}
 
-	procs := &processes{}
-	defer procs.stopAll()
-
-	fmt.Println(">> starting the manager (bin/manager)")
-	mgr := exec.Command(filepath.Join(root, "bin", "manager"),
-		"--leader-elect=false",
-		"--metrics-bind-address=127.0.0.1:18080",
-		"--health-probe-bind-address=127.0.0.1:18081")
-	mgr.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
-	mgrLog, err := os.Create(filepath.Join(state, "manager.log"))
+	fmt.Println(">> waiting for FTPSServer exchange to be Ready")
+	srv, err := waitReady(ctx, st.Client)
 	if err != nil {
 		return err
 	}
-	defer mgrLog.Close()
-	mgr.Stdout, mgr.Stderr = mgrLog, mgrLog
-	if err := procs.start(mgr); err != nil {
+	caFile := filepath.Join(dir, "ca.crt")
+	ca := &corev1.Secret{}
+	if err := st.Client.Get(ctx, client.ObjectKey{Namespace: namespace, Name: "ftps-ca"}, ca); err != nil {
 		return err
 	}
-
-	fmt.Println(">> starting ftpsd (bin/ftpsd) in demo mode")
-	ftpsd := exec.Command(filepath.Join(root, "bin", "ftpsd"), "--root", filepath.Join(state, "ftp-data"))
-	ftpsd.Stdout, ftpsd.Stderr = os.Stdout, os.Stderr
-	if err := procs.start(ftpsd); err != nil {
+	if err := os.WriteFile(caFile, ca.Data["ca.crt"], 0o644); err != nil {
 		return err
 	}
-
-	// Give the manager a moment, then show what it made of the samples.
-	select {
-	case <-ctx.Done():
-		return nil
-	case <-time.After(5 * time.Second):
+	host, port, _ := net.SplitHostPort(srv.Status.Endpoint)
+	replica0 := ""
+	if len(srv.Status.Passive) > 0 {
+		replica0 = srv.Status.Passive[0].Address
 	}
-	showServers(ctx, env.Client)
-
 	fmt.Printf(`
-The API server is yours to explore (the manager's log is %s):
-  export KUBECONFIG=%s
-  kubectl get ftps -n %s
-  kubectl explain ftpsserver.spec.passive
-ftpsd's login and curl command are printed above; with lftp:
-  lftp -u demo -e 'set ftp:ssl-force true; set ftp:ssl-protect-data true; set ssl:verify-certificate no; ls; bye' 127.0.0.1:2121
+FTPSServer exchange is Ready at %[1]s (2 replicas, certificate from the sample CA).
+Log in as alice, password change-me-to-something-long (config/samples/ftps_v1alpha1_ftpsuser.yaml).
+
+  curl --cacert %[2]s --ssl-reqd --resolve ftps.example.com:%[4]s:%[3]s \
+       --disable-epsv --no-ftp-skip-pasv-ip -u alice:change-me-to-something-long \
+       ftp://ftps.example.com:%[4]s/
+
+  lftp -e 'set ssl:ca-file %[2]s; set ssl:check-hostname no; set ftp:ssl-force true; set ftp:ssl-protect-data true' \
+       -u alice,change-me-to-something-long %[5]s:2121
+
+(curl: --resolve stands in for DNS, and each replica answers PASV with its own
+address; lftp replaces any 127.x passive address but 127.0.0.1 with the one it
+connected to, so here it talks to replica 0 directly.)
+
+The cluster is yours to explore:
+  export KUBECONFIG=%[6]s
+  %[7]s get ftps,pods,svc -n %[8]s
+Logs: %[9]s (manager.log, kube-controller-manager.log, stack.log, pods/*/ftpsd.log)
 
 Press Ctrl-C to stop everything.
-`, filepath.Join(state, "manager.log"), kubeconfig, namespace)
-
-	select {
-	case <-ctx.Done():
-	case err := <-procs.exited:
-		return fmt.Errorf("a process stopped on its own: %w", err)
-	}
-	fmt.Println("\n>> stopping")
+`, srv.Status.Endpoint, caFile, host, port, replica0, st.Kubeconfig,
+		filepath.Join(testenv.AssetsDirOrDefault(), "kubectl"), namespace, dir)
+	<-ctx.Done()
 	return nil
 }
 
-// writeKubeconfig adds an admin user to the control plane and writes its
-// kubeconfig, so kubectl and the manager can talk to the API server.
-func writeKubeconfig(env *testenv.Env, path string) error {
-	u, err := env.Environment.AddUser(envtest.User{Name: "demo-admin", Groups: []string{"system:masters"}}, nil)
-	if err != nil {
-		return err
-	}
-	kc, err := u.KubeConfig()
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, kc, 0o600)
-}
-
-func showServers(ctx context.Context, c client.Client) {
-	var list ftpsv1alpha1.FTPSServerList
-	if err := c.List(ctx, &list, client.InNamespace(namespace)); err != nil {
-		fmt.Println("   listing FTPSServers:", err)
-		return
-	}
-	for _, s := range list.Items {
-		fmt.Printf("   FTPSServer %s (generation %d, observed %d)\n", s.Name, s.Generation, s.Status.ObservedGeneration)
-		for _, cond := range s.Status.Conditions {
-			fmt.Printf("     %-17s %-6s %s: %s\n", cond.Type, cond.Status, cond.Reason, cond.Message)
+// waitReady waits (at most five minutes) for the sample server.
+func waitReady(ctx context.Context, c client.Client) (*ftpsv1alpha1.FTPSServer, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	srv := &ftpsv1alpha1.FTPSServer{}
+	for {
+		if err := c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: "exchange"}, srv); err == nil {
+			cond := meta.FindStatusCondition(srv.Status.Conditions, ftpsv1alpha1.ConditionReady)
+			if cond != nil && cond.Status == metav1.ConditionTrue && cond.ObservedGeneration == srv.Generation {
+				return srv, nil
+			}
 		}
-	}
-}
-
-// processes are the children the demo started; stopAll ends them with
-// SIGTERM, then SIGKILL after a bounded wait.
-type processes struct {
-	cmds   []*exec.Cmd
-	done   []chan struct{}
-	exited chan error
-}
-
-func (p *processes) start(cmd *exec.Cmd) error {
-	if p.exited == nil {
-		p.exited = make(chan error, 8)
-	}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("starting %s: %w (run 'make build')", cmd.Path, err)
-	}
-	done := make(chan struct{})
-	go func() {
-		err := cmd.Wait()
-		close(done)
 		select {
-		case p.exited <- fmt.Errorf("%s: %v", filepath.Base(cmd.Path), err):
-		default:
-		}
-	}()
-	p.cmds = append(p.cmds, cmd)
-	p.done = append(p.done, done)
-	return nil
-}
-
-func (p *processes) stopAll() {
-	for i := len(p.cmds) - 1; i >= 0; i-- {
-		_ = p.cmds[i].Process.Signal(syscall.SIGTERM)
-		select {
-		case <-p.done[i]:
-		case <-time.After(30 * time.Second):
-			_ = p.cmds[i].Process.Kill()
-			<-p.done[i]
+		case <-ctx.Done():
+			return nil, fmt.Errorf("FTPSServer exchange not Ready: %v (conditions %+v)", ctx.Err(), srv.Status.Conditions)
+		case <-time.After(500 * time.Millisecond):
 		}
 	}
 }
