@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"net"
@@ -16,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ftpsv1alpha1 "github.com/ftps-operator/ftps-operator/api/v1alpha1"
+	"github.com/ftps-operator/ftps-operator/internal/ftptest"
 	"github.com/ftps-operator/ftps-operator/test/clients"
 	"github.com/ftps-operator/ftps-operator/test/stack"
 )
@@ -81,13 +81,9 @@ func twice(cond func() bool) bool {
 // loginCode opens a new session to addr and returns the PASS reply.
 func loginCode(t *testing.T, addr, caFile, user, password string) int {
 	t.Helper()
-	c, err := clients.Dial(t, addr, sampleHost, caFile)
-	if err != nil {
-		t.Logf("connecting: %v", err)
-		return 0
-	}
-	defer c.Close()
-	return c.Login(user, password)
+	c, _ := clients.Open(t, addr, sampleHost, caFile)
+	defer c.Raw.Close()
+	return clients.LoginCode(c, user, password)
 }
 
 // Scenario 3: a forced renewal reaches new handshakes within seconds while
@@ -98,15 +94,10 @@ func TestCertificateRotation(t *testing.T) {
 	addr := net.JoinHostPort(host, port)
 	before := podsOf(t, ns)
 
-	old, err := clients.Dial(t, addr, sampleHost, caFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer old.Close()
-	if code := old.Login(sampleUser, samplePassword); code != 230 {
+	old, firstSerial := clients.Open(t, addr, sampleHost, caFile)
+	if code := clients.LoginCode(old, sampleUser, samplePassword); code != 230 {
 		t.Fatalf("login: %d", code)
 	}
-	firstSerial := old.Serial()
 
 	settled, err := stack.WaitSettled(ctx, st.Client, ns, srv.Name)
 	if err != nil {
@@ -121,22 +112,17 @@ func TestCertificateRotation(t *testing.T) {
 	renewedAt := time.Now()
 	var newSerial string
 	eventually(t, 120, 250*time.Millisecond, "a new handshake presents the renewed certificate", func() bool {
-		c, err := clients.Dial(t, addr, sampleHost, caFile)
-		if err != nil {
-			return false
-		}
-		defer c.Close()
-		newSerial = c.Serial()
+		var c *ftptest.Client
+		c, newSerial = clients.Open(t, addr, sampleHost, caFile)
+		_ = c.Raw.Close()
 		return newSerial != firstSerial
 	})
 	t.Logf("renewed certificate served %s after the Secret changed (serial %s -> %s)", time.Since(renewedAt).Round(100*time.Millisecond), firstSerial, newSerial)
 
 	payload := make([]byte, 512<<10)
 	_, _ = rand.Read(payload)
-	old.Stor("after-rotation.bin", payload)
-	if got := old.Retr("after-rotation.bin"); !bytes.Equal(got, payload) {
-		t.Fatalf("the session opened before the renewal read back %d bytes, want the %d it wrote", len(got), len(payload))
-	}
+	// The session opened before the renewal still transfers.
+	clients.RoundTrip(old, "after-rotation.bin", payload)
 	assertNoRestart(t, ns, before)
 }
 
@@ -200,18 +186,12 @@ func TestPolicyChangeWithoutRestart(t *testing.T) {
 	before := podsOf(t, ns)
 
 	cccReply := func() int {
-		c, err := clients.Dial(t, addr, sampleHost, caFile)
-		if err != nil {
+		c, _ := clients.Open(t, addr, sampleHost, caFile)
+		defer c.Raw.Close()
+		if clients.LoginCode(c, sampleUser, samplePassword) != 230 {
 			return 0
 		}
-		defer func() { _ = c.Conn.Close() }()
-		if c.Login(sampleUser, samplePassword) != 230 {
-			return 0
-		}
-		code, _, err := c.Cmd("CCC")
-		if err != nil {
-			return 0
-		}
+		code, _ := c.Cmd("CCC")
 		return code
 	}
 	if code := cccReply(); code != 534 {

@@ -23,7 +23,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/ftps-operator/ftps-operator/ftpsd/internal/ftptest"
+	"github.com/ftps-operator/ftps-operator/internal/ftptest"
 	"github.com/ftps-operator/ftps-operator/ftpsd/reload/projected"
 )
 

@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ftps-operator/ftps-operator/ftpsd/internal/ftptest"
+	"github.com/ftps-operator/ftps-operator/internal/ftptest"
 )
 
 // TestMain lets the tests run ftpsd's real main() in a subprocess: the test

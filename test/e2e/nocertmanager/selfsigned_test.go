@@ -68,20 +68,13 @@ spec:
 // server's certificate against caFile for serverName.
 func transfer(t *testing.T, srv *ftpsv1alpha1.FTPSServer, serverName, caFile string) {
 	t.Helper()
-	c, err := clients.Dial(t, srv.Status.Endpoint, serverName, caFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if code := c.Login("bob", password); code != 230 {
+	c, _ := clients.Open(t, srv.Status.Endpoint, serverName, caFile)
+	if code := clients.LoginCode(c, "bob", password); code != 230 {
 		t.Fatalf("login: %d", code)
 	}
 	payload := make([]byte, 256<<10)
 	_, _ = rand.Read(payload)
-	c.Stor("payload.bin", payload)
-	if got := c.Retr("payload.bin"); string(got) != string(payload) {
-		t.Fatalf("read back %d bytes, want the %d written", len(got), len(payload))
-	}
+	clients.RoundTrip(c, "payload.bin", payload)
 }
 
 // The self-signed default: the operator makes the certificate, and a

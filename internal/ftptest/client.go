@@ -1,5 +1,5 @@
-// Package ftptest is a small FTPS client for ftpsd's tests that live outside
-// the server package (the process wiring in cmd/ftpsd, for one). It fails the
+// Package ftptest is a small FTPS client for tests: ftpsd's process wiring
+// (cmd/ftpsd) and the end-to-end tests against the whole stack. It fails the
 // test on I/O errors and bounds every read and write with a deadline.
 package ftptest
 
@@ -28,6 +28,10 @@ type Client struct {
 	r       *bufio.Reader
 	Greeted int // the greeting's code
 	Text    string
+	// Passive makes Transfer use PASV and connect to the address the reply
+	// names (each replica of a server advertises its own) instead of EPSV
+	// to the control connection's address.
+	Passive bool
 }
 
 // Dial connects to addr and reads the greeting. It does not fail when the
@@ -141,21 +145,40 @@ func (c *Client) Secure(user, password string) {
 	c.Must("PROT P", 200)
 }
 
-var epsvRE = regexp.MustCompile(`\(\|\|\|(\d+)\|\)`)
+var (
+	epsvRE = regexp.MustCompile(`\(\|\|\|(\d+)\|\)`)
+	pasvRE = regexp.MustCompile(`\((\d+),(\d+),(\d+),(\d+),(\d+),(\d+)\)`)
+)
 
-// Transfer runs a data command over EPSV. With protected, the data
-// connection runs TLS with the control connection's configuration (so it
-// resumes its session). upload, when not nil, is sent; what the server sent
-// is returned, with the final reply.
-func (c *Client) Transfer(command string, upload []byte, protected bool) ([]byte, int, string) {
+// dataAddress asks for a passive data port and returns where to connect.
+func (c *Client) dataAddress() string {
 	c.T.Helper()
+	if c.Passive {
+		text := c.Must("PASV", 227)
+		m := pasvRE.FindStringSubmatch(text)
+		if m == nil {
+			c.T.Fatalf("bad PASV reply %q", text)
+		}
+		hi, _ := strconv.Atoi(m[5])
+		lo, _ := strconv.Atoi(m[6])
+		return net.JoinHostPort(strings.Join(m[1:5], "."), strconv.Itoa(hi*256+lo))
+	}
 	text := c.Must("EPSV", 229)
 	m := epsvRE.FindStringSubmatch(text)
 	if m == nil {
 		c.T.Fatalf("bad EPSV reply %q", text)
 	}
 	host, _, _ := net.SplitHostPort(c.Addr)
-	d, err := net.DialTimeout("tcp", net.JoinHostPort(host, m[1]), 5*time.Second)
+	return net.JoinHostPort(host, m[1])
+}
+
+// Transfer runs a data command over EPSV (or PASV, see Passive). With
+// protected, the data connection runs TLS with the control connection's
+// configuration (so it resumes its session). upload, when not nil, is sent;
+// what the server sent is returned, with the final reply.
+func (c *Client) Transfer(command string, upload []byte, protected bool) ([]byte, int, string) {
+	c.T.Helper()
+	d, err := net.DialTimeout("tcp", c.dataAddress(), 5*time.Second)
 	if err != nil {
 		c.T.Fatal(err)
 	}
