@@ -23,8 +23,8 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/ftps-operator/ftps-operator/internal/ftptest"
 	"github.com/ftps-operator/ftps-operator/ftpsd/reload/projected"
+	"github.com/ftps-operator/ftps-operator/internal/ftptest"
 )
 
 const (
