@@ -93,35 +93,14 @@ func mlsxFacts(e listEntry, u *users.User) string {
 		b.WriteString("type=file;")
 	}
 	fmt.Fprintf(&b, "size=%d;modify=%s;perm=", e.fi.Size(), e.fi.ModTime().UTC().Format(mlsxTime))
+	facts, always := filePermFacts, ""
 	if e.fi.IsDir() {
-		b.WriteString("e")
-		if u.Can(users.PermList) {
-			b.WriteString("l")
-		}
-		if u.Can(users.PermWrite) {
-			b.WriteString("c")
-		}
-		if u.Can(users.PermMakeDir) {
-			b.WriteString("m")
-		}
-		if u.Can(users.PermDelete) {
-			b.WriteString("dp")
-		}
-		if u.Can(users.PermRename) {
-			b.WriteString("f")
-		}
-	} else {
-		if u.Can(users.PermRead) {
-			b.WriteString("r")
-		}
-		if u.Can(users.PermWrite) {
-			b.WriteString("aw")
-		}
-		if u.Can(users.PermDelete) {
-			b.WriteString("d")
-		}
-		if u.Can(users.PermRename) {
-			b.WriteString("f")
+		facts, always = dirPermFacts, "e"
+	}
+	b.WriteString(always)
+	for _, f := range facts {
+		if u.Can(f.perm) {
+			b.WriteString(f.facts)
 		}
 	}
 	b.WriteString(";")
@@ -239,3 +218,21 @@ func (s *session) statPath(arg string) {
 	}
 	s.replyLines(rFileStatus.code, "Status of "+arg+":", lines, "End of status")
 }
+
+// permFact is the RFC 3659 perm fact letters one permission grants.
+type permFact struct {
+	perm  users.Permission
+	facts string
+}
+
+// The perm facts of a folder ("e", enter, always) and of a file, in the
+// order RFC 3659 section 7.5.5 lists them.
+var (
+	dirPermFacts = []permFact{
+		{users.PermList, "l"}, {users.PermWrite, "c"}, {users.PermMakeDir, "m"},
+		{users.PermDelete, "dp"}, {users.PermRename, "f"},
+	}
+	filePermFacts = []permFact{
+		{users.PermRead, "r"}, {users.PermWrite, "aw"}, {users.PermDelete, "d"}, {users.PermRename, "f"},
+	}
+)
