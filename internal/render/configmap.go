@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"net/netip"
 	"slices"
 	"strconv"
 	"time"
@@ -61,17 +60,11 @@ func orDefault(v int32, def int) int {
 	return int(v)
 }
 
-// isIP reports whether s is an IP address: ftpsd's PASV reply carries an
-// address, so a host name cannot be advertised as is.
-func isIP(s string) bool {
-	_, err := netip.ParseAddr(s)
-	return err == nil
-}
-
 // FTPSDConfig is the ftpsd.yaml of srv. policy is the referenced FTPSPolicy's
 // spec (nil: secure defaults). addresses maps replica ordinals to the address
-// read from their passive Service; only IP addresses are written, and
-// spec.passive.address, when it is an IP address, overrides them all.
+// read from their passive Service (an IP address, or a load balancer's host
+// name, which ftpsd resolves when a PASV reply needs an address), and
+// spec.passive.address overrides them all.
 func FTPSDConfig(srv *v1alpha1.FTPSServer, policy *v1alpha1.FTPSPolicySpec, addresses map[int32]string) *config.Config {
 	c := &config.Config{
 		Listen:        fmt.Sprintf(":%d", PodControlPort),
@@ -98,11 +91,11 @@ func FTPSDConfig(srv *v1alpha1.FTPSServer, policy *v1alpha1.FTPSPolicySpec, addr
 	if !Shared(srv) {
 		c.Passive.PerReplica = &config.PerReplica{PortsPerReplica: int(portsPerReplica(srv))}
 	}
-	if a := srv.Spec.Passive.Address; a != "" && isIP(a) {
+	if a := srv.Spec.Passive.Address; a != "" {
 		c.Passive.Address = a
-	} else if a == "" {
+	} else {
 		for ord, addr := range addresses {
-			if ord < 0 || ord >= max(Replicas(srv), 1) || !isIP(addr) {
+			if ord < 0 || ord >= max(Replicas(srv), 1) || addr == "" {
 				continue
 			}
 			if c.Passive.Addresses == nil {

@@ -111,10 +111,10 @@ func TestConfigTable(t *testing.T) {
 			},
 		},
 		{
-			name:  "host names are not written (PASV needs an address)",
+			name:  "load balancer host names are written; ftpsd resolves them for PASV",
 			addrs: map[int32]string{0: "lb.example.com", 1: "203.0.113.11"},
 			check: func(t *testing.T, c *config.Config) {
-				if len(c.Passive.Addresses) != 1 || c.Passive.Addresses["1"] != "203.0.113.11" {
+				if len(c.Passive.Addresses) != 2 || c.Passive.Addresses["0"] != "lb.example.com" || c.Passive.Addresses["1"] != "203.0.113.11" {
 					t.Errorf("addresses %v", c.Passive.Addresses)
 				}
 			},
