@@ -147,7 +147,7 @@ func TestSamplesServeRealClients(t *testing.T) {
 
 var pasvReply = regexp.MustCompile(`\((\d+),(\d+),(\d+),(\d+),(\d+),(\d+)\)`)
 
-// Scenario 2: PASV on replica i answers with replica i's address and a
+// Scenario 2: PASV and EPSV on replica i answer with replica i's address and a
 // port of its own range, and transfers work on both replicas.
 func TestPassivePerReplica(t *testing.T) {
 	_, srv, host, port, caFile := applySamples(t)
@@ -189,6 +189,40 @@ func TestPassivePerReplica(t *testing.T) {
 	}
 	if len(seen) != 2 {
 		t.Fatalf("8 sessions reached replicas %v only", seen)
+	}
+
+	// EPSV names only a port (RFC 2428); it must be one of the answering
+	// replica's, found here from the same session's PASV address.
+	epsvSeen := map[int32]bool{}
+	for i := 0; i < 8 && len(epsvSeen) < 2; i++ {
+		c, _ := clients.Open(t, net.JoinHostPort(host, port), sampleHost, caFile)
+		if code := clients.LoginCode(c, sampleUser, samplePassword); code != 230 {
+			t.Fatalf("login: %d", code)
+		}
+		m := pasvReply.FindStringSubmatch(c.Must("PASV", 227))
+		epsv := c.Must("EPSV", 229)
+		_ = c.Raw.Close()
+		from, to := strings.Index(epsv, "(|||"), strings.LastIndex(epsv, "|)")
+		if m == nil || from < 0 || to < from {
+			t.Fatalf("PASV/EPSV replies %v / %q", m, epsv)
+		}
+		p, err := strconv.Atoi(epsv[from+4 : to])
+		if err != nil {
+			t.Fatalf("EPSV reply %q", epsv)
+		}
+		for _, rep := range srv.Status.Passive {
+			if rep.Address != strings.Join(m[1:5], ".") {
+				continue
+			}
+			first, last := parseRange(t, rep.PortRange)
+			if p < first || p > last {
+				t.Errorf("replica %d answered EPSV with port %d outside its range %s", rep.Replica, p, rep.PortRange)
+			}
+			epsvSeen[rep.Replica] = true
+		}
+	}
+	if len(epsvSeen) != 2 {
+		t.Fatalf("EPSV: 8 sessions reached replicas %v only", epsvSeen)
 	}
 }
 
