@@ -25,7 +25,7 @@ const podNameLabel = "statefulset.kubernetes.io/pod-name"
 // LoadBalancer Service gets an ingress address in its status. A Service that
 // selects one Pod by name (a passive-port Service) gets that Pod's own
 // address, where its ports are reachable with no proxy in between; any other
-// gets a loopback address of its own (127.0.0.2 and up) where a TCP
+// gets a loopback address of its own (addresses.go) where a TCP
 // forwarder spreads connections over the Service's ready endpoints, as a
 // cloud load balancer would.
 type CloudLoadBalancer struct {
@@ -85,7 +85,7 @@ func (lb *CloudLoadBalancer) forwarderFor(svc *corev1.Service) (*forwarder, erro
 		return f, nil
 	}
 	f := &forwarder{
-		ip:     fmt.Sprintf("127.0.0.%d", 2+len(lb.forwarders)),
+		ip:     lb.Kubelet.addrs.loadBalancer(len(lb.forwarders)),
 		c:      lb.Client,
 		ns:     svc.Namespace,
 		svc:    svc.Name,

@@ -35,7 +35,7 @@ import (
 // process (Binary, whatever the image), with the Pod's args and env.
 //
 // What a container runtime would isolate, it translates instead: each Pod
-// gets its own loopback address (127.0.0.x, stable per Pod name), Secret and
+// gets its own loopback address (addresses.go; stable per Pod name), Secret and
 // ConfigMap volumes are projected into folders exactly the way the kubelet
 // writes them (timestamped folder, ..data symlink swapped atomically) and
 // kept in sync, and mount paths in args and in projected files are rewritten
@@ -49,9 +49,10 @@ type ProcessKubelet struct {
 	// Dir holds pods/<namespace>_<name>/ (volumes, logs) and pvc/<namespace>/<claim>/.
 	Dir string
 
-	mu   sync.Mutex
-	pods map[types.UID]*podProcess
-	ips  map[string]string // namespace/name -> 127.0.0.x
+	mu    sync.Mutex
+	pods  map[types.UID]*podProcess
+	ips   map[string]string // namespace/name -> loopback address
+	addrs *addressBlock
 }
 
 // podProcess is one running Pod.
@@ -91,7 +92,7 @@ func (k *ProcessKubelet) registerNode(ctx context.Context, r client.Reader, c cl
 		Message: "process kubelet is running", LastHeartbeatTime: now, LastTransitionTime: now,
 	}}
 	node.Status.Addresses = []corev1.NodeAddress{
-		{Type: corev1.NodeInternalIP, Address: statusIP("127.0.0.1")},
+		{Type: corev1.NodeInternalIP, Address: k.addrs.node()},
 		{Type: corev1.NodeHostName, Address: k.NodeName},
 	}
 	capacity := corev1.ResourceList{
@@ -148,28 +149,9 @@ func (k *ProcessKubelet) podIP(key string) string {
 	if ip, ok := k.ips[key]; ok {
 		return ip
 	}
-	ip := fmt.Sprintf("127.0.0.%d", 10+len(k.ips))
+	ip := k.addrs.pod(len(k.ips))
 	k.ips[key] = ip
 	return ip
-}
-
-// The API server refuses loopback addresses in EndpointSlices, so a Pod's
-// status shows the address of the same host number in 198.18.0.0/15 (set
-// aside for network tests, RFC 2544) and whatever needs to reach the Pod
-// maps it back with Loopback. Nothing ever sends traffic to 198.18.x.
-const statusPrefix, loopbackPrefix = "198.18.0.", "127.0.0."
-
-func statusIP(loopback string) string {
-	return statusPrefix + strings.TrimPrefix(loopback, loopbackPrefix)
-}
-
-// Loopback maps an address from a Pod's status (or an EndpointSlice) to the
-// loopback address the Pod's process listens on.
-func Loopback(statusAddr string) string {
-	if strings.HasPrefix(statusAddr, statusPrefix) {
-		return loopbackPrefix + strings.TrimPrefix(statusAddr, statusPrefix)
-	}
-	return statusAddr
 }
 
 func (k *ProcessKubelet) ensureRunning(ctx context.Context, pod *corev1.Pod) (*podProcess, error) {
@@ -407,7 +389,7 @@ func (k *ProcessKubelet) reportRunning(ctx context.Context, pod *corev1.Pod, p *
 	}
 	want := pod.DeepCopy()
 	want.Status.Phase = corev1.PodRunning
-	want.Status.HostIP, want.Status.PodIP = statusIP("127.0.0.1"), statusIP(p.ip)
+	want.Status.HostIP, want.Status.PodIP = k.addrs.node(), statusIP(p.ip)
 	want.Status.HostIPs = []corev1.HostIP{{IP: want.Status.HostIP}}
 	want.Status.PodIPs = []corev1.PodIP{{IP: want.Status.PodIP}}
 	if want.Status.StartTime == nil {

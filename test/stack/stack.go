@@ -42,6 +42,7 @@ type Stack struct {
 	CertManager *CertManager
 
 	kcm     *ControllerManager
+	addrs   *addressBlock
 	logFile *os.File
 	manager *exec.Cmd
 	mgrDone chan struct{}
@@ -91,7 +92,10 @@ func Start(opts Options) (s *Stack, err error) {
 	if err != nil {
 		return s, err
 	}
-	s.Kubelet = &ProcessKubelet{Client: mgr.GetClient(), NodeName: "process-kubelet", Binary: opts.Ftpsd, Dir: opts.Dir}
+	if s.addrs, err = claimAddressBlock(); err != nil {
+		return s, err
+	}
+	s.Kubelet = &ProcessKubelet{Client: mgr.GetClient(), NodeName: "process-kubelet", Binary: opts.Ftpsd, Dir: opts.Dir, addrs: s.addrs}
 	if err := s.Kubelet.SetupWithManager(ctx, mgr); err != nil {
 		return s, err
 	}
@@ -172,6 +176,9 @@ func (s *Stack) Stop() error {
 	}
 	if s.LB != nil {
 		s.LB.Close()
+	}
+	if s.addrs != nil {
+		s.addrs.release()
 	}
 	if s.kcm != nil {
 		errs = append(errs, s.kcm.Stop())
