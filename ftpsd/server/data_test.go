@@ -187,7 +187,7 @@ func TestPassiveRequiresSameAddress(t *testing.T) {
 	addr := c.epsv()
 	intruder, err := (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}, Timeout: 2 * time.Second}).Dial("tcp", addr)
 	if err != nil {
-		t.Skipf("cannot dial from 127.0.0.2: %v", err)
+		t.Fatalf("cannot dial from 127.0.0.2: %v (the tests need the whole 127.0.0.0/8 on loopback)", err)
 	}
 	defer intruder.Close()
 	code, text := c.cmd("RETR f")

@@ -128,7 +128,7 @@ func newEnv(t *testing.T, o envOpt) *testEnv {
 	}
 	ln, err := net.Listen(network, host)
 	if err != nil {
-		t.Skipf("cannot listen on %s: %v", host, err)
+		t.Fatalf("cannot listen on %s: %v (the tests need loopback IPv4 and IPv6)", host, err)
 	}
 	go func() { _ = srv.Serve(ln, o.implicit) }()
 	t.Cleanup(func() {
