@@ -12,8 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -23,6 +21,7 @@ import (
 	"github.com/ftps-operator/ftps-operator/ftpsd/config"
 	"github.com/ftps-operator/ftps-operator/ftpsd/metrics"
 	"github.com/ftps-operator/ftps-operator/ftpsd/users"
+	"github.com/ftps-operator/ftps-operator/internal/ftptest"
 )
 
 const (
@@ -185,37 +184,11 @@ func (e *testEnv) dial(implicit bool) *client {
 // read returns one reply: its code and its full text.
 func (c *client) read() (int, string) {
 	c.t.Helper()
-	var all []string
-	first := ""
-	for i := 0; i < 100000; i++ {
-		line, err := c.r.ReadString('\n')
-		if err != nil {
-			c.t.Fatalf("reading reply: %v (so far %q)", err, all)
-		}
-		line = strings.TrimRight(line, "\r\n")
-		all = append(all, line)
-		if len(line) < 4 {
-			if first == "" {
-				c.t.Fatalf("short reply line %q", line)
-			}
-			continue
-		}
-		if first == "" {
-			first = line[:3]
-			if line[3] == ' ' {
-				break
-			}
-			continue
-		}
-		if line[:3] == first && line[3] == ' ' {
-			break
-		}
-	}
-	code, err := strconv.Atoi(first)
+	code, text, err := ftptest.ReadReply(c.r)
 	if err != nil {
-		c.t.Fatalf("bad reply %q", all)
+		c.t.Fatal(err)
 	}
-	return code, strings.Join(all, "\n")
+	return code, text
 }
 
 func (c *client) send(line string) {

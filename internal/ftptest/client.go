@@ -6,6 +6,7 @@ package ftptest
 import (
 	"bufio"
 	"crypto/tls"
+	"fmt"
 	"io"
 	"net"
 	"regexp"
@@ -59,16 +60,29 @@ func Attach(t testing.TB, addr string, raw net.Conn, conf *tls.Config) *Client {
 // Read returns one reply (all its lines) and its code.
 func (c *Client) Read() (int, string) {
 	c.T.Helper()
+	code, text, err := ReadReply(c.r)
+	if err != nil {
+		c.T.Fatal(err)
+	}
+	return code, text
+}
+
+// ReadReply reads one reply, all the lines of a multi-line one (RFC 959
+// section 4.2), and returns its code and its full text.
+func ReadReply(r *bufio.Reader) (int, string, error) {
 	var all []string
 	first := ""
-	for range 10000 {
-		line, err := c.r.ReadString('\n')
+	for range 100000 {
+		line, err := r.ReadString('\n')
 		if err != nil {
-			c.T.Fatalf("reading reply: %v (so far %q)", err, all)
+			return 0, "", fmt.Errorf("reading reply: %w (so far %q)", err, all)
 		}
 		line = strings.TrimRight(line, "\r\n")
 		all = append(all, line)
 		if len(line) < 4 {
+			if first == "" {
+				return 0, "", fmt.Errorf("short reply line %q", line)
+			}
 			continue
 		}
 		if first == "" {
@@ -84,9 +98,9 @@ func (c *Client) Read() (int, string) {
 	}
 	code, err := strconv.Atoi(first)
 	if err != nil {
-		c.T.Fatalf("bad reply %q", all)
+		return 0, "", fmt.Errorf("bad reply %q", all)
 	}
-	return code, strings.Join(all, "\n")
+	return code, strings.Join(all, "\n"), nil
 }
 
 // Cmd sends a line and returns the reply.
