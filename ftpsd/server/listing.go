@@ -123,8 +123,7 @@ func listingArg(arg string) string {
 // listTarget resolves a listing argument and reports whether it is a folder;
 // ok is false when it already replied.
 func (s *session) listTarget(arg string) (virt, rel string, fi fs.FileInfo, ok bool) {
-	if !s.user.Can(users.PermList) {
-		s.reply(rFileUnavailable, "Permission denied")
+	if !s.permitted(users.PermList) {
 		return "", "", nil, false
 	}
 	a := arg

@@ -76,8 +76,7 @@ func (s *session) cmdCDUP(string) {
 }
 
 func (s *session) cmdMKD(arg string) {
-	if !s.user.Can(users.PermMakeDir) {
-		s.reply(rFileUnavailable, "Permission denied")
+	if !s.permitted(users.PermMakeDir) {
 		return
 	}
 	virt, rel, ok := s.resolveVisible(arg)
@@ -92,8 +91,7 @@ func (s *session) cmdMKD(arg string) {
 }
 
 func (s *session) cmdRMD(arg string) {
-	if !s.user.Can(users.PermDelete) {
-		s.reply(rFileUnavailable, "Permission denied")
+	if !s.permitted(users.PermDelete) {
 		return
 	}
 	_, rel, ok := s.resolveVisible(arg)
@@ -117,8 +115,7 @@ func (s *session) cmdRMD(arg string) {
 }
 
 func (s *session) cmdDELE(arg string) {
-	if !s.user.Can(users.PermDelete) {
-		s.reply(rFileUnavailable, "Permission denied")
+	if !s.permitted(users.PermDelete) {
 		return
 	}
 	_, rel, ok := s.resolveVisible(arg)
@@ -138,8 +135,7 @@ func (s *session) cmdDELE(arg string) {
 }
 
 func (s *session) cmdRNFR(arg string) {
-	if !s.user.Can(users.PermRename) {
-		s.reply(rFileUnavailable, "Permission denied")
+	if !s.permitted(users.PermRename) {
 		return
 	}
 	virt, rel, ok := s.resolveVisible(arg)
@@ -182,8 +178,7 @@ func (s *session) cmdRNTO(arg string) {
 }
 
 func (s *session) cmdSIZE(arg string) {
-	if !s.user.Can(users.PermList) && !s.user.Can(users.PermRead) {
-		s.reply(rFileUnavailable, "Permission denied")
+	if !s.permitted(users.PermList, users.PermRead) {
 		return
 	}
 	_, rel, ok := s.resolveVisible(arg)
@@ -201,8 +196,7 @@ func (s *session) cmdSIZE(arg string) {
 }
 
 func (s *session) cmdMDTM(arg string) {
-	if !s.user.Can(users.PermList) && !s.user.Can(users.PermRead) {
-		s.reply(rFileUnavailable, "Permission denied")
+	if !s.permitted(users.PermList, users.PermRead) {
 		return
 	}
 	_, rel, ok := s.resolveVisible(arg)
@@ -220,4 +214,16 @@ func (s *session) cmdMDTM(arg string) {
 func (s *session) replyLocal(err error) {
 	re := localErr(err).(*replyError)
 	s.reply(re.r, re.args...)
+}
+
+// permitted reports whether the user holds any of perms, and answers 550
+// when not.
+func (s *session) permitted(perms ...users.Permission) bool {
+	for _, p := range perms {
+		if s.user.Can(p) {
+			return true
+		}
+	}
+	s.reply(rFileUnavailable, "Permission denied")
+	return false
 }

@@ -280,8 +280,7 @@ func typeName(t byte) string {
 }
 
 func (s *session) cmdRETR(arg string) {
-	if !s.user.Can(users.PermRead) {
-		s.reply(rFileUnavailable, "Permission denied")
+	if !s.permitted(users.PermRead) {
 		return
 	}
 	vp, rel, ok := s.resolveVisible(arg)
@@ -343,8 +342,7 @@ func (s *session) cmdSTOU(arg string) { s.store(arg, storeUnique) }
 // APPE and REST+STOR first copy the existing file (all of it, or its first
 // REST bytes) into the temporary file, then append the new data to it.
 func (s *session) store(arg string, mode storeMode) {
-	if !s.user.Can(users.PermWrite) {
-		s.reply(rFileUnavailable, "Permission denied")
+	if !s.permitted(users.PermWrite) {
 		return
 	}
 	if mode == storeUnique {
