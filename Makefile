@@ -8,14 +8,27 @@ CONTROLLER_TOOLS_VERSION ?= v0.23.0
 GOLANGCI_LINT_VERSION    ?= v2.15.0
 K8S_VERSION              ?= 1.37.2
 ETCD_VERSION             ?= 3.7.3
+HELM_VERSION             ?= v3.22.0
+CRD_REF_DOCS_VERSION     ?= v0.3.0
 
 LOCALBIN       ?= $(CURDIR)/bin
 CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
 GOLANGCI_LINT  ?= $(LOCALBIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
 ENVTEST_DIR    ?= $(LOCALBIN)/k8s/$(K8S_VERSION)
+# The chart's tests (test/install) run this helm.
+export HELM    ?= $(LOCALBIN)/helm-$(HELM_VERSION)
+CRD_REF_DOCS   ?= $(LOCALBIN)/crd-ref-docs-$(CRD_REF_DOCS_VERSION)
 # envtest (sigs.k8s.io/controller-runtime/pkg/envtest) finds kube-apiserver
 # and etcd here.
 export KUBEBUILDER_ASSETS := $(ENVTEST_DIR)
+
+# Images and the installer. `make image build-installer VERSION=v0.2.0`.
+VERSION   ?= v0.1.0
+IMG       ?= ghcr.io/ftps-operator/ftps-operator:$(VERSION)
+FTPSD_IMG ?= ghcr.io/ftps-operator/ftpsd:$(VERSION)
+GOARCH    ?= $(shell go env GOARCH)
+DIST      ?= $(CURDIR)/dist
+KUBECTL_LOCAL ?= $(ENVTEST_DIR)/kubectl
 
 GO_TEST_FLAGS ?= -race -count=1
 KUBECONFIG    ?= $(HOME)/.kube/config
@@ -32,8 +45,14 @@ help: ## Show this help.
 ##@ Development
 
 .PHONY: manifests
-manifests: $(CONTROLLER_GEN) ## Generate the CRDs (config/crd/bases) and the RBAC role (config/rbac) from markers.
+manifests: $(CONTROLLER_GEN) $(CRD_REF_DOCS) ## Generate the CRDs (config/crd/bases), the RBAC role (config/rbac) and the chart's copies of both from markers.
 	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="{./api/...,./controllers/...}" output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
+	hack/sync-chart.sh
+	$(MAKE) --no-print-directory api-docs
+
+.PHONY: api-docs
+api-docs: $(CRD_REF_DOCS) ## Generate the API reference (docs/api.md) from the Go types.
+	$(CRD_REF_DOCS) --source-path=api/v1alpha1 --config=hack/crd-ref-docs.yaml --renderer=markdown --output-path=docs/api.md >/dev/null
 
 .PHONY: generate
 generate: $(CONTROLLER_GEN) ## Generate the deepcopy methods of the API types.
@@ -55,11 +74,11 @@ lint: $(GOLANGCI_LINT) ## Run golangci-lint (pinned, built into bin/).
 verify: manifests generate ## Fail when generated files or go.mod are stale or code is not gofmt-ed.
 	go mod tidy
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "not gofmt-ed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
-	@git diff --exit-code -- go.mod go.sum api config || { echo "generated files are stale: run 'make manifests generate' and 'go mod tidy', then commit"; exit 1; }
-	@test -z "$$(git status --porcelain -- api config)" || { echo "untracked generated files:"; git status --porcelain -- api config; exit 1; }
+	@git diff --exit-code -- go.mod go.sum api config charts docs/api.md || { echo "generated files are stale: run 'make manifests generate' and 'go mod tidy', then commit"; exit 1; }
+	@test -z "$$(git status --porcelain -- api config charts docs/api.md)" || { echo "untracked generated files:"; git status --porcelain -- api config charts docs/api.md; exit 1; }
 
 .PHONY: test
-test: deps manifests generate envtest ## Run every test (unit, envtest, real FTPS clients) with the race detector.
+test: deps manifests generate envtest $(HELM) ## Run every test (unit, envtest, real FTPS clients) with the race detector.
 	go test $(GO_TEST_FLAGS) ./...
 
 .PHONY: fuzz
@@ -74,6 +93,10 @@ deps: ## Install the Debian packages the tests use (curl, lftp, python3, openssl
 envtest: ## Build kube-apiserver, etcd, kube-controller-manager and kubectl from the Go module proxy into bin/k8s (cached).
 	K8S_VERSION=$(K8S_VERSION) ETCD_VERSION=$(ETCD_VERSION) ENVTEST_DIR=$(ENVTEST_DIR) hack/build-envtest.sh kube-apiserver etcd kube-controller-manager kubectl
 
+.PHONY: bench
+bench: deps envtest ## Benchmarks (ftpsd vs vsftpd/ProFTPD/Pure-FTPd, the operator at scale, certificate rotation, micro-benchmarks); ~30 min, loopback, prints one table.
+	bash bench/run.sh
+
 .PHONY: demo
 demo: deps manifests envtest ## The whole stack on this machine with config/samples applied; prints how to connect. Ctrl-C stops it.
 	go run ./hack/demo
@@ -84,6 +107,26 @@ demo: deps manifests envtest ## The whole stack on this machine with config/samp
 build: generate ## Build bin/manager and bin/ftpsd.
 	go build -o $(LOCALBIN)/manager .
 	go build -o $(LOCALBIN)/ftpsd ./ftpsd/cmd/ftpsd
+
+.PHONY: image
+image: ## Build the manager and ftpsd OCI images without Docker into bin/image/{manager,ftpsd} (OCI layout) and .tar (docker load).
+	@mkdir -p $(LOCALBIN)/linux_$(GOARCH)
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) go build -trimpath -o $(LOCALBIN)/linux_$(GOARCH)/manager .
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) go build -trimpath -o $(LOCALBIN)/linux_$(GOARCH)/ftpsd ./ftpsd/cmd/ftpsd
+	go run ./hack/image -binary $(LOCALBIN)/linux_$(GOARCH)/manager -entrypoint /manager -arch $(GOARCH) -tag $(IMG) -out $(LOCALBIN)/image/manager
+	go run ./hack/image -binary $(LOCALBIN)/linux_$(GOARCH)/ftpsd -entrypoint /ftpsd -arch $(GOARCH) -tag $(FTPSD_IMG) -out $(LOCALBIN)/image/ftpsd
+
+.PHONY: build-installer
+build-installer: manifests $(KUBECTL_LOCAL) ## Write dist/install.yaml (namespace, CRDs, RBAC, manager, metrics Service) for IMG and FTPSD_IMG.
+	IMG=$(IMG) FTPSD_IMG=$(FTPSD_IMG) KUBECTL=$(KUBECTL_LOCAL) DIST=$(DIST) hack/build-installer.sh
+
+.PHONY: deploy
+deploy: build-installer ## Install the operator into the current kubeconfig's cluster (IMG=..., FTPSD_IMG=...; push the images first).
+	kubectl apply --server-side -f $(DIST)/install.yaml
+
+.PHONY: undeploy
+undeploy: build-installer ## Remove the operator, its CRDs and every FTPS object from the current kubeconfig's cluster.
+	kubectl delete --ignore-not-found -f $(DIST)/install.yaml
 
 .PHONY: run
 run: manifests generate ## Run the manager on this machine against the current kubeconfig's cluster.
@@ -98,6 +141,21 @@ uninstall: manifests ## Remove the CRDs (and every FTPS object) from the current
 	kubectl delete --ignore-not-found -k config/crd
 
 ##@ Tools
+
+.PHONY: helm
+helm: $(HELM) ## Build the pinned helm into bin/.
+$(HELM):
+	@mkdir -p $(LOCALBIN)
+	GOBIN=$(LOCALBIN) go install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+	mv $(LOCALBIN)/helm $@
+
+$(CRD_REF_DOCS):
+	@mkdir -p $(LOCALBIN)
+	GOBIN=$(LOCALBIN) go install github.com/elastic/crd-ref-docs@$(CRD_REF_DOCS_VERSION)
+	mv $(LOCALBIN)/crd-ref-docs $@
+
+$(KUBECTL_LOCAL):
+	K8S_VERSION=$(K8S_VERSION) ENVTEST_DIR=$(ENVTEST_DIR) hack/build-envtest.sh kubectl
 
 $(CONTROLLER_GEN):
 	@mkdir -p $(LOCALBIN)

@@ -10,6 +10,8 @@ command -v lftp >/dev/null 2>&1 || need+=(lftp)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v git >/dev/null 2>&1 || need+=(git)
+# make image puts the CA roots into the images.
+[ -s /etc/ssl/certs/ca-certificates.crt ] || need+=(ca-certificates)
 # The race detector needs a C toolchain.
 command -v gcc >/dev/null 2>&1 || need+=(gcc libc6-dev)
 

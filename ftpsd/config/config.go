@@ -33,7 +33,27 @@ type Config struct {
 	Anonymous Anonymous `json:"anonymous,omitempty"`
 	// MetricsListen serves /metrics, /healthz and /readyz; off when empty.
 	MetricsListen string `json:"metricsListen,omitempty"`
+	// SyncUploads (default true) flushes each upload to stable storage
+	// (fsync) before it is renamed into place and 226 is sent, so that a 226
+	// means the file survives a power loss. False leaves that to the
+	// kernel's normal writeback: faster for large uploads on slow disks,
+	// but a crash of the machine (not of ftpsd) may
+	// lose uploads that were acknowledged. An upload that fails or is
+	// aborted never appears under its name, either way.
+	SyncUploads *bool `json:"syncUploads,omitempty"`
+	// CredentialCache (default true) keeps, for each login that succeeded,
+	// an HMAC of its credentials under a per-process random key, so that the
+	// same user and password log in again without another password-hash
+	// verification. False verifies the hash on every login and keeps nothing
+	// derived from passwords in memory.
+	CredentialCache *bool `json:"credentialCache,omitempty"`
 }
+
+// SyncUploadsEnabled reports SyncUploads, true when unset.
+func (c *Config) SyncUploadsEnabled() bool { return c.SyncUploads == nil || *c.SyncUploads }
+
+// CredentialCacheEnabled reports CredentialCache, true when unset.
+func (c *Config) CredentialCacheEnabled() bool { return c.CredentialCache == nil || *c.CredentialCache }
 
 // TLSFiles names the PEM files of the server certificate and of the CA that
 // signs client certificates.
@@ -202,6 +222,12 @@ func (c *Config) ApplyDefaults() {
 	}
 	if c.Anonymous.Home == "" {
 		c.Anonymous.Home = DefaultAnonymousHome
+	}
+	if c.SyncUploads == nil {
+		c.SyncUploads = ptr(true)
+	}
+	if c.CredentialCache == nil {
+		c.CredentialCache = ptr(true)
 	}
 	c.Policy.ApplyDefaults()
 }

@@ -209,13 +209,20 @@ func (w *Watcher) Start(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case _, ok := <-events:
+		case ev, ok := <-events:
 			// Any event in a watched directory may concern our files: the
 			// kubelet's are on ..data, ..data_tmp and ..<timestamp>, never
 			// on the per-key names.
 			if !ok {
 				events = nil
 				continue
+			}
+			if isDataSwap(ev) {
+				// The kubelet's atomic switch to a complete new version:
+				// every file reads consistently now, so waiting for the
+				// burst to settle would only delay a renewed certificate.
+				// The trailing check below still runs once the burst ends.
+				w.check()
 			}
 			now := time.Now()
 			if firstPending.IsZero() {
@@ -249,6 +256,12 @@ func (w *Watcher) Start(ctx context.Context) error {
 			w.check()
 		}
 	}
+}
+
+// isDataSwap tells whether ev is the kubelet's rename of ..data_tmp onto
+// ..data, which makes a new version of a mounted volume visible at once.
+func isDataSwap(ev fsnotify.Event) bool {
+	return filepath.Base(ev.Name) == "..data" && ev.Has(fsnotify.Create)
 }
 
 // check re-reads the files and calls onChange if any differs from what was

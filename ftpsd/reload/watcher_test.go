@@ -46,6 +46,24 @@ func TestWatcherFiresOnKubeletSwap(t *testing.T) {
 	}
 }
 
+// The kubelet's ..data swap is acted on at once, without the debounce delay
+// that other events wait for: a renewed certificate is served as soon as it
+// is complete.
+func TestWatcherSwapSkipsDebounce(t *testing.T) {
+	k := newKubeletDir(t, newTestPair(t, 1).files())
+	var calls atomic.Int32
+	// A debounce of an hour and no polling: only the swap itself can make
+	// this pass within waitFor's bound.
+	w, err := NewWatcher([]string{k.path("tls.crt"), k.path("tls.key")}, func() error { calls.Add(1); return nil },
+		WithPollInterval(0), WithDebounce(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start(t, w.Start)
+	k.swap(newTestPair(t, 2).files())
+	waitFor(t, "onChange right after the ..data swap", func() bool { return calls.Load() == 1 })
+}
+
 // One kubelet update is several events; with the debounce and the content
 // comparison it is one call.
 func TestWatcherOneCallPerUpdate(t *testing.T) {

@@ -100,8 +100,8 @@ func (s *session) cmdUSER(arg string) {
 	name := strings.TrimSpace(arg)
 	if s.loggedIn() {
 		// A new USER starts a new login; the data settings stay.
-		_ = s.home.Close()
-		s.home, s.user = nil, nil
+		s.closeHome()
+		s.user = nil
 		s.cwd = "/"
 	}
 	s.pendingAnon = false
@@ -200,11 +200,16 @@ func (s *session) cmdPASS(arg string) {
 		return
 	}
 	u, err := s.srv.users.Authenticate(name, arg)
-	if err == nil {
-		err = s.openHome(u)
-	}
 	if err != nil {
 		s.loginFailed(name, err)
+		return
+	}
+	if err := s.openHome(u); err != nil {
+		// The credentials were right: a server-side failure (a full
+		// descriptor table, a broken volume) must not count towards a ban.
+		s.log.Warn("login: home", "user", name, "error", err)
+		s.srv.metrics.Login(false, "home")
+		s.reply(rLoginFailed)
 		return
 	}
 	s.user = u
@@ -275,17 +280,20 @@ func loginFailureReason(err error) string {
 // os.Root that confines every later file operation.
 func (s *session) openHome(u *users.User) error {
 	dir := u.HomeDir()
-	if dir != "." {
-		if err := s.srv.root.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("home %q: %w", dir, err)
-		}
-	}
-	home, err := s.srv.root.OpenRoot(dir)
+	home, err := s.srv.homes.acquire(dir)
 	if err != nil {
-		return fmt.Errorf("home %q: %w", dir, err)
+		return err
 	}
-	s.home = home
+	s.home, s.homeDir = home, dir
 	return nil
+}
+
+// closeHome lets go of the session's home root.
+func (s *session) closeHome() {
+	if s.home != nil {
+		s.srv.homes.release(s.homeDir)
+		s.home, s.homeDir = nil, ""
+	}
 }
 
 func (s *session) cmdACCT(string) { s.reply(rSuperfluous, "ACCT") }

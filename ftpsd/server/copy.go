@@ -20,16 +20,35 @@ const (
 // bufPool holds transfer buffers so that a transfer allocates none per block.
 var bufPool = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b }}
 
-// progressConn refreshes the deadline before every read and write and counts
-// bytes (TLS data connections, where sendfile does not apply anyway).
+// progressConn pushes the data deadline forward as data flows and counts
+// bytes (TLS data connections, where sendfile does not apply anyway). The
+// deadline moves at most every timeout/deadlineSteps rather than on every
+// 16 KiB TLS record, so a stalled peer is cut off between 15/16 of the data
+// timeout and the data timeout after its last progress.
 type progressConn struct {
 	c       net.Conn
 	t       *transfer
 	timeout time.Duration
+	// When the read and write deadlines are next due to move.
+	readAt, writeAt time.Time
 }
 
-func (p progressConn) Read(b []byte) (int, error) {
-	_ = p.c.SetReadDeadline(time.Now().Add(p.timeout))
+const deadlineSteps = 16
+
+// due reports whether the deadline tracked by at must move now, and moves at.
+func (p *progressConn) due(at *time.Time) (time.Time, bool) {
+	now := time.Now()
+	if now.Before(*at) {
+		return now, false
+	}
+	*at = now.Add(p.timeout / deadlineSteps)
+	return now, true
+}
+
+func (p *progressConn) Read(b []byte) (int, error) {
+	if now, ok := p.due(&p.readAt); ok {
+		_ = p.c.SetReadDeadline(now.Add(p.timeout))
+	}
 	n, err := p.c.Read(b)
 	p.t.bytes.Add(int64(n))
 	if err != nil && err != io.EOF {
@@ -38,8 +57,10 @@ func (p progressConn) Read(b []byte) (int, error) {
 	return n, err
 }
 
-func (p progressConn) Write(b []byte) (int, error) {
-	_ = p.c.SetWriteDeadline(time.Now().Add(p.timeout))
+func (p *progressConn) Write(b []byte) (int, error) {
+	if now, ok := p.due(&p.writeAt); ok {
+		_ = p.c.SetWriteDeadline(now.Add(p.timeout))
+	}
 	n, err := p.c.Write(b)
 	p.t.bytes.Add(int64(n))
 	if err != nil {
@@ -80,7 +101,7 @@ func (s *session) copyOut(t *transfer, conn net.Conn, f *os.File, typ byte) erro
 	}
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
-	w := progressConn{c: conn, t: t, timeout: timeout}
+	w := &progressConn{c: conn, t: t, timeout: timeout}
 	if typ == 'A' {
 		return asciiOut(w, f, *bp)
 	}
@@ -91,8 +112,11 @@ func (s *session) copyOut(t *transfer, conn net.Conn, f *os.File, typ byte) erro
 // copyIn receives the data connection into f. End of stream is the end of
 // the file (MODE S). A TLS peer that closes without close_notify is accepted
 // as end of file too, as other FTPS servers do: FTP has no length framing.
-func (s *session) copyIn(t *transfer, f *os.File, conn net.Conn, typ byte) error {
+// With sync, the kernel is asked to start writing the data to disk as it
+// arrives (see writeback), so that the fsync after it has little left to do.
+func (s *session) copyIn(t *transfer, f *os.File, conn net.Conn, typ byte, sync bool) error {
 	timeout := s.cfg.Limits.DataTimeout.Duration
+	wb := writeback{f: f, on: sync}
 	var err error
 	if tcp, ok := conn.(*net.TCPConn); ok && typ == 'I' {
 		for {
@@ -100,6 +124,7 @@ func (s *session) copyIn(t *transfer, f *os.File, conn net.Conn, typ byte) error
 			var n int64
 			n, err = f.ReadFrom(io.LimitReader(tcp, chunk)) // splice on Linux
 			t.bytes.Add(n)
+			wb.wrote(n)
 			if err != nil || n < chunk {
 				break
 			}
@@ -107,11 +132,11 @@ func (s *session) copyIn(t *transfer, f *os.File, conn net.Conn, typ byte) error
 	} else {
 		bp := bufPool.Get().(*[]byte)
 		defer bufPool.Put(bp)
-		r := progressConn{c: conn, t: t, timeout: timeout}
+		r := &progressConn{c: conn, t: t, timeout: timeout}
 		if typ == 'A' {
 			err = asciiIn(f, r, *bp)
 		} else {
-			_, err = io.CopyBuffer(onlyWriter{f}, onlyReader{r}, *bp)
+			err = fillCopy(f, r, *bp, &wb)
 		}
 	}
 	if errors.Is(err, io.ErrUnexpectedEOF) && !t.aborted.Load() {
@@ -123,6 +148,53 @@ func (s *session) copyIn(t *transfer, f *os.File, conn net.Conn, typ byte) error
 		return localErr(err)
 	}
 	return err
+}
+
+// fillCopy copies r to f until EOF. A TLS connection returns at most one
+// record (16 KiB) per Read, so buf is filled by several reads before each
+// write: one file write per buffer instead of one per record.
+func fillCopy(f *os.File, r io.Reader, buf []byte, wb *writeback) error {
+	for {
+		n, rerr := io.ReadFull(r, buf)
+		if n > 0 {
+			if _, err := f.Write(buf[:n]); err != nil {
+				return err
+			}
+			wb.wrote(int64(n))
+		}
+		switch {
+		case rerr == nil:
+		case errors.Is(rerr, io.EOF) || (errors.Is(rerr, io.ErrUnexpectedEOF) && n > 0):
+			// ReadFull's EOF (nothing read) or its short last buffer.
+			return nil
+		default:
+			return rerr
+		}
+	}
+}
+
+// writebackChunk is how much upload data accumulates before its writeback
+// to disk is started.
+const writebackChunk = 8 << 20
+
+// writeback starts the kernel's writeback of an upload's data every
+// writebackChunk bytes, without waiting for it: the disk then writes while
+// the network still delivers, instead of all at once in the final fsync.
+type writeback struct {
+	f       *os.File
+	on      bool
+	pending int64 // bytes written since the last start
+}
+
+func (w *writeback) wrote(n int64) {
+	if !w.on {
+		return
+	}
+	w.pending += n
+	if w.pending >= writebackChunk {
+		startWriteback(w.f)
+		w.pending = 0
+	}
 }
 
 // asciiOut converts LF to CRLF (TYPE A, local text files use LF).

@@ -638,3 +638,35 @@ func TestPASVHostname(t *testing.T) {
 		t.Fatalf("PASV: %q", text)
 	}
 }
+
+// Uploads larger than writebackChunk, with and without syncUploads, over
+// protected and clear data connections: the file is complete and in place,
+// and no temporary file is left.
+func TestUploadSyncModes(t *testing.T) {
+	data := randomBytes(t, 2*writebackChunk+5)
+	for _, sync := range []bool{true, false} {
+		for _, prot := range []string{"P", "C"} {
+			t.Run(fmt.Sprintf("sync=%v/PROT_%s", sync, prot), func(t *testing.T) {
+				e := newEnv(t, envOpt{mutate: func(c *config.Config) {
+					c.SyncUploads = &sync
+					c.Policy.Data.Protection = config.ProtectionClientChoice
+				}})
+				c := e.dial(false)
+				c.authTLS()
+				c.login()
+				c.must("PBSZ 0", 200)
+				c.must("PROT "+prot, 200)
+				c.must("TYPE I", 200)
+				_, code, text := c.transfer("STOR up.bin", data, prot == "P")
+				mustCode(t, "STOR", code, text, 226)
+				onDisk, err := e.readFile("up.bin")
+				if err != nil || !bytes.Equal(onDisk, data) {
+					t.Fatalf("file on disk differs (%d bytes, %v)", len(onDisk), err)
+				}
+				if names := listDirNames(t, e.home()); len(names) != 1 {
+					t.Fatalf("home holds %q, want only up.bin", names)
+				}
+			})
+		}
+	}
+}

@@ -39,7 +39,7 @@ var testHash = sync.OnceValues(func() ([]byte, error) {
 })
 
 type testEnv struct {
-	t    *testing.T
+	t    testing.TB
 	srv  *Server
 	addr string
 	root string
@@ -66,7 +66,7 @@ type envOpt struct {
 	metrics    *metrics.Metrics
 }
 
-func newEnv(t *testing.T, o envOpt) *testEnv {
+func newEnv(t testing.TB, o envOpt) *testEnv {
 	t.Helper()
 	cert, err := testCert()
 	if err != nil {
@@ -142,7 +142,7 @@ func newEnv(t *testing.T, o envOpt) *testEnv {
 
 // client is a small FTPS client for the tests.
 type client struct {
-	t       *testing.T
+	t       testing.TB
 	env     *testEnv
 	raw     net.Conn
 	conn    net.Conn

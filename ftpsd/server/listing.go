@@ -2,7 +2,6 @@ package server
 
 import (
 	"bufio"
-	"fmt"
 	"io"
 	"io/fs"
 	"net"
@@ -43,7 +42,14 @@ func listDir(home *os.Root, rel string, fn func(listEntry) error) error {
 			if hiddenName(e.Name()) {
 				continue
 			}
-			fi, serr := home.Stat(path.Join(rel, e.Name()))
+			// A folder opened in an os.Root reads each entry's Lstat along
+			// with its name (fstatat on the folder's descriptor), so Info
+			// costs no system call. Only symlinks need a Stat of their own,
+			// which the Root confines to the home.
+			fi, serr := e.Info()
+			if serr == nil && fi.Mode()&fs.ModeSymlink != 0 {
+				fi, serr = home.Stat(path.Join(rel, e.Name()))
+			}
 			if serr != nil {
 				continue
 			}
@@ -60,55 +66,79 @@ func listDir(home *os.Root, rel string, fn func(listEntry) error) error {
 	}
 }
 
-// lsLine formats one entry the way `ls -l` does.
-func lsLine(e listEntry, now time.Time) string {
-	mode := e.fi.Mode()
-	kind := byte('-')
-	if mode.IsDir() {
-		kind = 'd'
-	} else if mode&fs.ModeSymlink != 0 {
-		kind = 'l'
+// appendPadded appends n right-aligned in a field of width characters.
+func appendPadded(b []byte, n int64, width int) []byte {
+	var num [20]byte
+	d := strconv.AppendInt(num[:0], n, 10)
+	for i := len(d); i < width; i++ {
+		b = append(b, ' ')
 	}
-	perm := []byte("rwxrwxrwx")
-	for i := range 9 {
-		if mode.Perm()&(1<<(8-i)) == 0 {
-			perm[i] = '-'
-		}
-	}
-	mt := e.fi.ModTime()
-	stamp := mt.Format("Jan _2 15:04")
-	if now.Sub(mt) > 182*24*time.Hour || mt.After(now.Add(time.Hour)) {
-		stamp = mt.Format("Jan _2  2006")
-	}
-	return fmt.Sprintf("%c%s 1 ftp ftp %13d %s %s", kind, perm, e.fi.Size(), stamp, e.name)
+	return append(b, d...)
 }
 
-// mlsxFacts formats the RFC 3659 facts of an entry, with perm from the
-// user's permissions.
-func mlsxFacts(e listEntry, u *users.User) string {
-	var b strings.Builder
-	if e.fi.IsDir() {
-		b.WriteString("type=dir;")
-	} else {
-		b.WriteString("type=file;")
+// appendLsLine appends one entry formatted the way `ls -l` does.
+func appendLsLine(b []byte, e listEntry, now time.Time) []byte {
+	mode := e.fi.Mode()
+	switch {
+	case mode.IsDir():
+		b = append(b, 'd')
+	case mode&fs.ModeSymlink != 0:
+		b = append(b, 'l')
+	default:
+		b = append(b, '-')
 	}
-	fmt.Fprintf(&b, "size=%d;modify=%s;perm=", e.fi.Size(), e.fi.ModTime().UTC().Format(mlsxTime))
-	facts, always := filePermFacts, ""
-	if e.fi.IsDir() {
-		facts, always = dirPermFacts, "e"
-	}
-	b.WriteString(always)
-	for _, f := range facts {
-		if u.Can(f.perm) {
-			b.WriteString(f.facts)
+	const rwx = "rwxrwxrwx"
+	for i := range 9 {
+		if mode.Perm()&(1<<(8-i)) == 0 {
+			b = append(b, '-')
+		} else {
+			b = append(b, rwx[i])
 		}
 	}
-	b.WriteString(";")
-	if id := uniqueID(e.fi); id != "" {
-		b.WriteString("unique=" + id + ";")
+	b = append(b, " 1 ftp ftp "...)
+	b = appendPadded(b, e.fi.Size(), 13)
+	b = append(b, ' ')
+	mt := e.fi.ModTime()
+	if now.Sub(mt) > 182*24*time.Hour || mt.After(now.Add(time.Hour)) {
+		b = mt.AppendFormat(b, "Jan _2  2006")
+	} else {
+		b = mt.AppendFormat(b, "Jan _2 15:04")
 	}
-	return b.String()
+	b = append(b, ' ')
+	return append(b, e.name...)
 }
+
+// lsLine formats one entry the way `ls -l` does.
+func lsLine(e listEntry, now time.Time) string { return string(appendLsLine(nil, e, now)) }
+
+// appendMlsxFacts appends the RFC 3659 facts of an entry, with perm from
+// the user's permissions.
+func appendMlsxFacts(b []byte, e listEntry, u *users.User) []byte {
+	if e.fi.IsDir() {
+		b = append(b, "type=dir;size="...)
+	} else {
+		b = append(b, "type=file;size="...)
+	}
+	b = strconv.AppendInt(b, e.fi.Size(), 10)
+	b = append(b, ";modify="...)
+	b = e.fi.ModTime().UTC().AppendFormat(b, mlsxTime)
+	b = append(b, ";perm="...)
+	facts := filePermFacts
+	if e.fi.IsDir() {
+		facts = dirPermFacts
+		b = append(b, 'e')
+	}
+	for _, f := range facts {
+		if u.Can(f.perm) {
+			b = append(b, f.facts...)
+		}
+	}
+	b = append(b, ';')
+	return appendUniqueFact(b, e.fi)
+}
+
+// mlsxFacts formats the RFC 3659 facts of an entry.
+func mlsxFacts(e listEntry, u *users.User) string { return string(appendMlsxFacts(nil, e, u)) }
 
 // listingArg drops ls-style options ("-la") that clients put before the path.
 func listingArg(arg string) string {
@@ -143,7 +173,7 @@ func (s *session) listTarget(arg string) (virt, rel string, fi fs.FileInfo, ok b
 }
 
 // sendListing runs a listing over the data connection, one line per entry.
-func (s *session) sendListing(verb, arg string, dirOnly bool, line func(listEntry) string) {
+func (s *session) sendListing(verb, arg string, dirOnly bool) {
 	virt, rel, fi, ok := s.listTarget(arg)
 	if !ok {
 		return
@@ -152,19 +182,15 @@ func (s *session) sendListing(verb, arg string, dirOnly bool, line func(listEntr
 		s.reply(rFileUnavailable, "Not a directory")
 		return
 	}
-	home := s.home
+	home, u, now := s.home, s.user, time.Now()
 	s.startTransfer(true, verb+" "+virt, "Opening ASCII mode data connection for "+verb+" "+virt,
 		func(t *transfer, conn net.Conn) error {
-			w := bufio.NewWriterSize(progressConn{c: conn, t: t, timeout: s.cfg.Limits.DataTimeout.Duration}, 32<<10)
-			emit := func(e listEntry) error {
-				_, err := w.WriteString(line(e) + "\r\n")
-				return err
-			}
+			w := bufio.NewWriterSize(&progressConn{c: conn, t: t, timeout: s.cfg.Limits.DataTimeout.Duration}, 32<<10)
 			var err error
 			if fi.IsDir() {
-				err = listDir(home, rel, emit)
+				err = writeListing(w, home, rel, verb, u, now)
 			} else {
-				err = emit(listEntry{name: path.Base(virt), fi: fi})
+				err = writeEntry(w, verb, listEntry{name: path.Base(virt), fi: fi}, u, now)
 			}
 			if err != nil {
 				return err
@@ -173,19 +199,35 @@ func (s *session) sendListing(verb, arg string, dirOnly bool, line func(listEntr
 		})
 }
 
-func (s *session) cmdLIST(arg string) {
-	now := time.Now()
-	s.sendListing("LIST", listingArg(arg), false, func(e listEntry) string { return lsLine(e, now) })
+// writeListing writes the listing of the folder rel in the format of verb
+// (LIST, NLST or MLSD).
+func writeListing(w *bufio.Writer, home *os.Root, rel, verb string, u *users.User, now time.Time) error {
+	return listDir(home, rel, func(e listEntry) error { return writeEntry(w, verb, e, u, now) })
 }
 
-func (s *session) cmdNLST(arg string) {
-	s.sendListing("NLST", listingArg(arg), false, func(e listEntry) string { return e.name })
+// writeEntry writes one line of a listing.
+func writeEntry(w *bufio.Writer, verb string, e listEntry, u *users.User, now time.Time) error {
+	// Formatted straight into the writer's free space: no allocation per
+	// entry (Write copies it when the buffer must be flushed first).
+	b := w.AvailableBuffer()
+	switch verb {
+	case "LIST":
+		b = appendLsLine(b, e, now)
+	case "MLSD":
+		b = appendMlsxFacts(b, e, u)
+		b = append(b, ' ')
+		b = append(b, e.name...)
+	default:
+		b = append(b, e.name...)
+	}
+	b = append(b, '\r', '\n')
+	_, err := w.Write(b)
+	return err
 }
 
-func (s *session) cmdMLSD(arg string) {
-	u := s.user
-	s.sendListing("MLSD", strings.TrimSpace(arg), true, func(e listEntry) string { return mlsxFacts(e, u) + " " + e.name })
-}
+func (s *session) cmdLIST(arg string) { s.sendListing("LIST", listingArg(arg), false) }
+func (s *session) cmdNLST(arg string) { s.sendListing("NLST", listingArg(arg), false) }
+func (s *session) cmdMLSD(arg string) { s.sendListing("MLSD", strings.TrimSpace(arg), true) }
 
 func (s *session) cmdMLST(arg string) {
 	virt, _, fi, ok := s.listTarget(strings.TrimSpace(arg))

@@ -24,7 +24,7 @@ func proxyEnv(t *testing.T, trusted string, mutate func(*config.Config)) *testEn
 }
 
 // writeProxyHeader sends a PROXY header (v1 or v2) claiming src.
-func writeProxyHeader(t *testing.T, conn net.Conn, version byte, src string) {
+func writeProxyHeader(t testing.TB, conn net.Conn, version byte, src string) {
 	t.Helper()
 	h := proxyproto.HeaderProxyFromAddrs(version,
 		&net.TCPAddr{IP: net.ParseIP(src), Port: 40000},

@@ -65,6 +65,7 @@ type Server struct {
 	log      *slog.Logger
 	ordinal  int
 	root     *os.Root
+	homes    *homes // the users' home roots, shared by their sessions
 	commands map[string]*command
 	metrics  *metrics.Metrics
 	bans     *banList
@@ -141,6 +142,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		log:           log,
 		ordinal:       opts.Ordinal,
 		root:          root,
+		homes:         newHomes(root),
 		listeners:     map[net.Listener]struct{}{},
 		sessions:      map[*session]struct{}{},
 		perIP:         map[string]int{},

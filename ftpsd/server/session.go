@@ -85,6 +85,7 @@ type session struct {
 	pendingAnon   bool // USER anonymous/ftp accepted; PASS takes any password
 	user          *users.User
 	home          *os.Root
+	homeDir       string // home's path under the server root, for closeHome
 	cwd           string // virtual, "/" is the home
 	typ           byte   // 'A' or 'I'
 	restOffset    int64
@@ -148,10 +149,7 @@ func localIP(c net.Conn) netip.Addr  { return addrIP(c.LocalAddr()) }
 
 // resetState forgets the user and every transfer parameter (REIN, AUTH).
 func (s *session) resetState() {
-	if s.home != nil {
-		_ = s.home.Close()
-		s.home = nil
-	}
+	s.closeHome()
 	s.pendingUser = ""
 	s.pendingAnon = false
 	s.user = nil

@@ -368,7 +368,7 @@ func (s *session) store(arg string, mode storeMode) {
 		s.reply(rBadFileName, "Not a file name")
 		return
 	}
-	home, typ, offset := s.home, s.typ, s.restOffset
+	home, typ, offset, sync := s.home, s.typ, s.restOffset, s.cfg.SyncUploadsEnabled()
 	s.restOffset = 0 // consumed, whatever happens next
 	fi, err := home.Stat(rel)
 	exists := err == nil
@@ -422,14 +422,16 @@ func (s *session) store(arg string, mode storeMode) {
 				return localErr(err)
 			}
 		}
-		if err := s.copyIn(t, f, conn, typ); err != nil {
+		if err := s.copyIn(t, f, conn, typ, sync); err != nil {
 			return err
 		}
 		if t.aborted.Load() {
 			return errors.New("aborted")
 		}
-		if err := f.Sync(); err != nil {
-			return localErr(err)
+		if sync {
+			if err := f.Sync(); err != nil {
+				return localErr(err)
+			}
 		}
 		if err := f.Close(); err != nil {
 			return localErr(err)

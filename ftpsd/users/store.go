@@ -38,6 +38,9 @@ type Store struct {
 	// there are cores only multiplies memory under a login storm.
 	sem chan struct{}
 
+	// noCache turns the verified-credential cache off (SetCredentialCache).
+	noCache atomic.Bool
+
 	verifications atomic.Uint64
 	cacheHits     atomic.Uint64
 	cacheMisses   atomic.Uint64
@@ -81,6 +84,25 @@ func (s *Store) Swap(db *DB) {
 	s.state.Store(&storeState{db: db, cache: newCredCache(defaultCacheEntries)})
 }
 
+// SetCredentialCache turns the verified-credential cache on or off (it is on
+// in a new Store). Off, every login pays a password-hash verification and
+// nothing derived from passwords is kept: turning it off also drops what the
+// cache holds.
+func (s *Store) SetCredentialCache(enabled bool) {
+	s.noCache.Store(!enabled)
+	if enabled {
+		return
+	}
+	// The flag first: an Authenticate that loads the new state sees it, and
+	// one that loaded the old state can only fill the cache dropped here.
+	for range 1000 {
+		old := s.state.Load()
+		if s.state.CompareAndSwap(old, &storeState{db: old.db, cache: newCredCache(defaultCacheEntries)}) {
+			return
+		}
+	}
+}
+
 // Authenticate checks a username and password and returns a copy of the
 // user. Unknown users, users without a password hash, empty passwords and
 // wrong passwords all give ErrInvalidCredentials after about one hash
@@ -100,6 +122,12 @@ func (s *Store) Authenticate(username, password string) (*User, error) {
 		}
 		return nil, ErrInvalidCredentials
 	}
+	if s.noCache.Load() {
+		if !s.verify(e.hash, password) {
+			return nil, ErrInvalidCredentials
+		}
+		return e.user.clone(), nil
+	}
 	key := s.cacheKey(username, password, e.user.PasswordHash)
 	if st.cache.contains(key) {
 		s.cacheHits.Add(1)
@@ -109,7 +137,9 @@ func (s *Store) Authenticate(username, password string) (*User, error) {
 	if !s.verify(e.hash, password) {
 		return nil, ErrInvalidCredentials
 	}
-	st.cache.add(key)
+	if !s.noCache.Load() {
+		st.cache.add(key)
+	}
 	return e.user.clone(), nil
 }
 
@@ -150,7 +180,8 @@ type Stats struct {
 	// ones spent on unknown users.
 	HashVerifications uint64
 	// CacheHits and CacheMisses count password logins of enabled users that
-	// did or did not find their credentials in the cache.
+	// did or did not find their credentials in the cache (neither counts
+	// while the cache is off).
 	CacheHits   uint64
 	CacheMisses uint64
 	// CacheEntries is the current size of the verified-credential cache.

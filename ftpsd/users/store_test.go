@@ -226,6 +226,38 @@ func TestAuthenticateCache(t *testing.T) {
 	}
 }
 
+func TestCredentialCacheOff(t *testing.T) {
+	s := NewStore(mustDB(t, User{Username: "alice", PasswordHash: testBcrypt}))
+	if _, err := s.Authenticate("alice", testPassword); err != nil {
+		t.Fatal(err)
+	}
+	s.SetCredentialCache(false)
+	if got := s.Stats().CacheEntries; got != 0 {
+		t.Fatalf("CacheEntries after turning the cache off = %d", got)
+	}
+	for range 3 {
+		if _, err := s.Authenticate("alice", testPassword); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.Authenticate("alice", "wrong"); !errors.Is(err, ErrInvalidCredentials) {
+		t.Fatal(err)
+	}
+	got := s.Stats()
+	if got.HashVerifications != 5 || got.CacheEntries != 0 || got.CacheHits != 0 {
+		t.Fatalf("with the cache off every login must verify and nothing be kept: %+v", got)
+	}
+	s.SetCredentialCache(true)
+	for range 2 {
+		if _, err := s.Authenticate("alice", testPassword); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := s.Stats(); got.HashVerifications != 6 || got.CacheHits != 1 || got.CacheEntries != 1 {
+		t.Fatalf("cache back on: %+v", got)
+	}
+}
+
 func TestSwapDropsCache(t *testing.T) {
 	db := mustDB(t, User{Username: "alice", PasswordHash: testBcrypt})
 	s := NewStore(db)

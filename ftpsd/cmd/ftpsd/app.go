@@ -136,6 +136,7 @@ func newApp(args []string, out, logOut io.Writer) (*app, error) {
 		a.store = users.NewStore(db)
 		a.watchers = append(a.watchers, w)
 	}
+	a.store.SetCredentialCache(cfg.CredentialCacheEnabled())
 	if cfgWatch != nil {
 		a.watchers = append(a.watchers, cfgWatch)
 	}
@@ -200,6 +201,9 @@ func (a *app) reloadConfig() error {
 		if err := a.srv.SetConfig(cfg); err != nil {
 			return err
 		}
+	}
+	if a.store != nil {
+		a.store.SetCredentialCache(cfg.CredentialCacheEnabled())
 	}
 	a.mu.Lock()
 	a.cfg = cfg

@@ -67,6 +67,7 @@ type flags struct {
 	cert, key, clientCA                             string
 	passivePorts, passiveAddress, logLevel          string
 	gracePeriod, reloadInterval                     time.Duration
+	credentialCache, syncUploads                    bool
 }
 
 func parseFlags(args []string) (*flags, map[string]bool, error) {
@@ -85,6 +86,8 @@ func parseFlags(args []string) (*flags, map[string]bool, error) {
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.DurationVar(&f.gracePeriod, "grace-period", 25*time.Second, "on SIGTERM, how long running transfers may finish before their sessions are closed")
 	fs.DurationVar(&f.gracePeriod, "shutdown-timeout", 25*time.Second, "deprecated name of --grace-period")
+	fs.BoolVar(&f.credentialCache, "credential-cache", true, "keep an HMAC of verified credentials so that repeated logins skip the password hash (config credentialCache); false verifies the hash on every login")
+	fs.BoolVar(&f.syncUploads, "sync-uploads", true, "fsync each upload before its 226 reply (config syncUploads)")
 	fs.DurationVar(&f.reloadInterval, "reload-interval", reload.DefaultPollInterval, "how often the config, users and certificate files are re-read even without a file event")
 	if err := fs.Parse(args); err != nil {
 		return nil, nil, err
@@ -115,6 +118,14 @@ func applyFlags(cfg *config.Config, f *flags, set map[string]bool) {
 		if set[name] {
 			*dst = values[name]
 		}
+	}
+	if set["credential-cache"] {
+		v := f.credentialCache
+		cfg.CredentialCache = &v
+	}
+	if set["sync-uploads"] {
+		v := f.syncUploads
+		cfg.SyncUploads = &v
 	}
 }
 

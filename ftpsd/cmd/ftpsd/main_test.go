@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/ftps-operator/ftps-operator/ftpsd/config"
 )
 
 func TestHashPassword(t *testing.T) {
@@ -32,5 +34,28 @@ func TestFlagErrors(t *testing.T) {
 		if err := run(args, &bytes.Buffer{}); err == nil {
 			t.Errorf("run(%q) succeeded", args)
 		}
+	}
+}
+
+func TestBoolFlagsOverrideConfig(t *testing.T) {
+	f, set, err := parseFlags([]string{"--credential-cache=false", "--sync-uploads=false"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	if !cfg.CredentialCacheEnabled() || !cfg.SyncUploadsEnabled() {
+		t.Fatal("the defaults must be on")
+	}
+	applyFlags(cfg, f, set)
+	if cfg.CredentialCacheEnabled() || cfg.SyncUploadsEnabled() {
+		t.Fatalf("flags not applied: credentialCache %v, syncUploads %v", *cfg.CredentialCache, *cfg.SyncUploads)
+	}
+	f, set, _ = parseFlags(nil)
+	cfg = config.Default()
+	off := false
+	cfg.CredentialCache = &off
+	applyFlags(cfg, f, set)
+	if cfg.CredentialCacheEnabled() {
+		t.Fatal("an unset flag overrode the config file")
 	}
 }

@@ -130,3 +130,28 @@ func TestReloadConfigPolicy(t *testing.T) {
 	}
 	ta.dial().Must("NOOP", 200)
 }
+
+// TestCredentialCacheOption: credentialCache: false makes every login verify
+// the password hash and keeps nothing in the cache; turning it back on in
+// the config file takes effect on reload.
+func TestCredentialCacheOption(t *testing.T) {
+	ta := startApp(t, "credentialCache: false\n")
+	login := func() {
+		c := ta.dial()
+		c.AuthTLS()
+		c.Login(testUser, testPassword)
+		c.Must("QUIT", 221)
+	}
+	login()
+	login()
+	if st := ta.a.store.Stats(); st.HashVerifications != 2 || st.CacheEntries != 0 || st.CacheHits != 0 {
+		t.Fatalf("cache off: %+v", st)
+	}
+	ta.write(ta.cfgDir, map[string][]byte{"ftpsd.yaml": ta.configYAML("credentialCache: true\n")})
+	ta.waitReload("config", false)
+	login()
+	login()
+	if st := ta.a.store.Stats(); st.HashVerifications != 3 || st.CacheHits != 1 || st.CacheEntries != 1 {
+		t.Fatalf("cache back on: %+v", st)
+	}
+}
