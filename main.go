@@ -21,6 +21,7 @@ package main
 import (
 	"flag"
 	"os"
+	"strings"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -47,13 +48,18 @@ func newScheme() *runtime.Scheme {
 
 func main() {
 	var (
-		metricsAddr, probeAddr, ftpsdImage string
-		leaderElect                        bool
+		metricsAddr, probeAddr, ftpsdImage, namespaces string
+		leaderElect                                    bool
+		concurrency                                    int
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "address of the Prometheus /metrics endpoint; 0 turns it off")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "address of the /healthz and /readyz endpoints")
 	flag.StringVar(&ftpsdImage, "ftpsd-image", controllers.DefaultImage, "ftpsd container image of servers that do not set spec.image")
 	flag.BoolVar(&leaderElect, "leader-elect", true, "elect a leader so that only one manager replica reconciles at a time")
+	// A reconcile mostly waits on the API server (and hashes a new password
+	// now and then), so a few run well side by side even on two cores.
+	flag.IntVar(&concurrency, "max-concurrent-reconciles", 4, "how many FTPSServers (and, separately, FTPSUsers) are reconciled at once")
+	flag.StringVar(&namespaces, "watch-namespaces", "", "comma-separated namespaces whose FTPS objects are reconciled; empty means all")
 	opts := zap.Options{}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -62,6 +68,7 @@ func main() {
 
 	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
 		Scheme:                 newScheme(),
+		Cache:                  controllers.CacheOptions(splitList(namespaces)...),
 		Metrics:                metricsserver.Options{BindAddress: metricsAddr},
 		HealthProbeBindAddress: probeAddr,
 		LeaderElection:         leaderElect,
@@ -72,7 +79,7 @@ func main() {
 		os.Exit(1)
 	}
 	ctx := ctrl.SetupSignalHandler()
-	if err := controllers.Setup(ctx, mgr, controllers.Options{DefaultImage: ftpsdImage}); err != nil {
+	if err := controllers.Setup(ctx, mgr, controllers.Options{DefaultImage: ftpsdImage, MaxConcurrentReconciles: concurrency}); err != nil {
 		log.Error(err, "unable to set up the reconcilers")
 		os.Exit(1)
 	}
@@ -90,4 +97,15 @@ func main() {
 		log.Error(err, "the manager stopped with an error")
 		os.Exit(1)
 	}
+}
+
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(v string) []string {
+	var out []string
+	for item := range strings.SplitSeq(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }

@@ -46,7 +46,8 @@ type applier struct {
 }
 
 // apply makes obj (a fully desired typed object) the operator's intent for
-// that child. It reports whether a write was sent.
+// that child. It reports whether a write was sent; when one was, obj is
+// then the object the API server answered with.
 func (a applier) apply(ctx context.Context, owner *v1alpha1.FTPSServer, obj client.Object) (bool, error) {
 	if err := controllerutil.SetControllerReference(owner, obj, a.scheme); err != nil {
 		return false, err
@@ -95,6 +96,12 @@ func (a applier) apply(ctx context.Context, owner *v1alpha1.FTPSServer, obj clie
 	if err := a.client.Apply(ctx, client.ApplyConfigurationFromUnstructured(desired),
 		client.FieldOwner(render.FieldOwner), client.ForceOwnership); err != nil {
 		return false, fmt.Errorf("applying %s %s: %w", gvk.Kind, obj.GetName(), err)
+	}
+	// Hand the caller the object as the API server now holds it (a new
+	// Service's cluster IP, for one): the cache sees it only later, and a
+	// reconcile that waited for the cache would write the status twice.
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(desired.Object, obj); err != nil {
+		return true, fmt.Errorf("reading the applied %s %s: %w", gvk.Kind, obj.GetName(), err)
 	}
 	return true, nil
 }

@@ -17,6 +17,7 @@ import (
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -46,8 +47,13 @@ type FTPSServerReconciler struct {
 	// DefaultImage is the ftpsd image of servers without spec.image.
 	DefaultImage string
 	CertManager  *CertManagerDetector
+	// MaxConcurrentReconciles: 0 means controller-runtime's default.
+	MaxConcurrentReconciles int
 
 	hasher *passwordHasher
+	// watchingCertificates: SetupWithManager registered the Certificate
+	// watch, so a Certificate's progress reconciles its server by itself.
+	watchingCertificates bool
 }
 
 // childOutcome gathers what the reconcile learnt on the way, for the status.
@@ -90,6 +96,13 @@ func (r *FTPSServerReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		log.Error(err, "reconciling children")
 	}
 	if serr := r.updateStatus(ctx, srv, out, err); serr != nil {
+		if err == nil && apierrors.IsConflict(serr) {
+			// The cache held an older server than the API server: the
+			// newer one's watch event reconciles it again, so this is no
+			// error to back off from.
+			log.V(1).Info("status write conflicted; the newer server is reconciled next")
+			return ctrl.Result{}, nil
+		}
 		return ctrl.Result{}, errors.Join(err, serr)
 	}
 	if err != nil {
@@ -277,6 +290,7 @@ func (r *FTPSServerReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	c := mgr.GetClient()
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("ftpsserver").
+		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
 		For(&v1alpha1.FTPSServer{}).
 		Owns(&corev1.ConfigMap{}).
 		Owns(&corev1.Secret{}).
@@ -288,6 +302,7 @@ func (r *FTPSServerReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(serversUsingSecret(c)))
 	if r.CertManager.Installed() {
 		b = b.Owns(&cmapi.Certificate{})
+		r.watchingCertificates = true
 	}
 	return b.Complete(r)
 }

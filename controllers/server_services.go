@@ -42,14 +42,13 @@ func (r *FTPSServerReconciler) reconcileServices(ctx context.Context, srv *v1alp
 
 	var current []*corev1.Service
 	for _, s := range passive {
-		cur := &corev1.Service{}
-		if err := r.Client.Get(ctx, client.ObjectKeyFromObject(s), cur); err != nil {
-			if apierrors.IsNotFound(err) {
-				continue // just created, not in the cache yet
-			}
+		cur, err := r.currentService(ctx, s)
+		if err != nil {
 			return err
 		}
-		current = append(current, cur)
+		if cur != nil {
+			current = append(current, cur)
+		}
 	}
 	addrs, err := r.passiveAddresses(ctx, srv, current)
 	if err != nil {
@@ -57,20 +56,36 @@ func (r *FTPSServerReconciler) reconcileServices(ctx context.Context, srv *v1alp
 	}
 	out.addresses = addrs
 
-	curControl := &corev1.Service{}
-	switch err := r.Client.Get(ctx, client.ObjectKeyFromObject(control), curControl); {
-	case err == nil:
-		out.endpoint, err = r.endpoint(ctx, srv, curControl)
-		if err != nil {
+	curControl, err := r.currentService(ctx, control)
+	if err != nil {
+		return err
+	}
+	if curControl != nil {
+		if out.endpoint, err = r.endpoint(ctx, srv, curControl); err != nil {
 			return err
 		}
-	case !apierrors.IsNotFound(err):
-		return err
 	}
 	if out.endpoint == "" || len(addrs) < int(render.Replicas(srv)) {
 		out.requeue(addressRequeue)
 	}
 	return nil
+}
+
+// currentService is the Service as the API server holds it: applied is
+// that already when this reconcile wrote it (it then has a UID), else the
+// cache has it; nil when neither does.
+func (r *FTPSServerReconciler) currentService(ctx context.Context, applied *corev1.Service) (*corev1.Service, error) {
+	if applied.UID != "" {
+		return applied, nil
+	}
+	cur := &corev1.Service{}
+	if err := r.Client.Get(ctx, client.ObjectKeyFromObject(applied), cur); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	return cur, nil
 }
 
 func (r *FTPSServerReconciler) deleteStalePassiveServices(ctx context.Context, srv *v1alpha1.FTPSServer, want map[string]bool) error {

@@ -89,9 +89,11 @@ func (r *FTPSServerReconciler) reconcileCertManager(ctx context.Context, srv *v1
 		}
 	}
 	renewal = crt.Status.RenewalTime
-	if out.status != metav1.ConditionTrue {
+	if out.status != metav1.ConditionTrue && !r.watchingCertificates {
 		// Certificates are watched only if cert-manager was there when the
-		// operator started; look again meanwhile.
+		// operator started; look again meanwhile. With the watch, a
+		// periodic look would only cost a reconcile of every waiting
+		// server each minute.
 		out.requeueAfter = certManagerRequeue
 	}
 	secret, err := r.tlsSecret(ctx, srv)

@@ -16,6 +16,10 @@ type Options struct {
 	DefaultImage string
 	// Clock drives certificate expiry and renewal; nil means the real clock.
 	Clock clock.Clock
+	// MaxConcurrentReconciles is how many servers (and, separately, how
+	// many users) are reconciled at once; 0 means controller-runtime's
+	// default, one.
+	MaxConcurrentReconciles int
 }
 
 // Setup registers the field indexes and both reconcilers with mgr. It checks
@@ -37,10 +41,10 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	if !detector.Installed() {
 		ctrl.Log.WithName("setup").Info("cert-manager is not installed: servers with spec.tls.issuerRef will report CertificateReady=False (CertManagerNotInstalled) until it is")
 	}
-	if err := (&FTPSServerReconciler{DefaultImage: opts.DefaultImage, Clock: c, CertManager: detector}).SetupWithManager(mgr); err != nil {
+	if err := (&FTPSServerReconciler{DefaultImage: opts.DefaultImage, Clock: c, CertManager: detector, MaxConcurrentReconciles: opts.MaxConcurrentReconciles}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("FTPSServer reconciler: %w", err)
 	}
-	if err := (&FTPSUserReconciler{}).SetupWithManager(mgr); err != nil {
+	if err := (&FTPSUserReconciler{MaxConcurrentReconciles: opts.MaxConcurrentReconciles}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("FTPSUser reconciler: %w", err)
 	}
 	return nil

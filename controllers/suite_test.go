@@ -11,6 +11,7 @@ import (
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 	clocktesting "k8s.io/utils/clock/testing"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -25,6 +26,7 @@ import (
 // reconcilers; each test works in a namespace of its own.
 var (
 	k8s     client.Client
+	testCfg *rest.Config
 	testCtx context.Context
 	// testClock is the reconcilers' clock: tests step it to reach a
 	// certificate's renewal time.
@@ -56,6 +58,7 @@ func run(m *testing.M) int {
 
 	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
 		Scheme:                 env.Scheme,
+		Cache:                  controllers.CacheOptions(),
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		Logger:                 logr.Discard(),
@@ -70,7 +73,7 @@ func run(m *testing.M) int {
 	}
 	done := make(chan error, 1)
 	go func() { done <- mgr.Start(testCtx) }()
-	k8s = env.Client
+	k8s, testCfg = env.Client, env.Config
 	code := m.Run()
 	cancel()
 	if err := <-done; err != nil {

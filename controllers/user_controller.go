@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 
 	"github.com/ftps-operator/ftps-operator/api/v1alpha1"
@@ -34,6 +35,8 @@ const maxPasswordBytes = 72
 // render.WinningUsers so that they agree on duplicates.
 type FTPSUserReconciler struct {
 	Client client.Client
+	// MaxConcurrentReconciles: 0 means controller-runtime's default.
+	MaxConcurrentReconciles int
 }
 
 // Reconcile computes and writes one FTPSUser's Ready condition.
@@ -59,7 +62,13 @@ func (r *FTPSUserReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 	}
 	base := u.DeepCopy()
 	u.Status = st
-	return ctrl.Result{}, r.Client.Status().Patch(ctx, u, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
+	err = r.Client.Status().Patch(ctx, u, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
+	if apierrors.IsConflict(err) {
+		// A newer user than the cached one exists: its watch event
+		// reconciles it again.
+		return ctrl.Result{}, nil
+	}
+	return ctrl.Result{}, err
 }
 
 func (r *FTPSUserReconciler) readiness(ctx context.Context, u *v1alpha1.FTPSUser) (metav1.ConditionStatus, string, string, error) {
@@ -115,6 +124,7 @@ func (r *FTPSUserReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	c := mgr.GetClient()
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("ftpsuser").
+		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
 		For(&v1alpha1.FTPSUser{}).
 		Watches(&v1alpha1.FTPSUser{}, handler.EnqueueRequestsFromMapFunc(usersWithSameServer(c))).
 		Watches(&v1alpha1.FTPSServer{}, handler.EnqueueRequestsFromMapFunc(usersOfServer(c))).

@@ -31,6 +31,11 @@ type Options struct {
 	// WithoutCertManager leaves cert-manager's CRDs out, as on a cluster
 	// where cert-manager is not installed.
 	WithoutCertManager bool
+	// APIServerFlags are extra kube-apiserver flags, name (without "--")
+	// to value; they replace envtest's defaults of the same name. A
+	// benchmark needs, for example, a service-cluster-ip-range larger than
+	// envtest's /24 (about 250 ClusterIPs).
+	APIServerFlags map[string]string
 }
 
 // Env is a running control plane and a client for it.
@@ -111,6 +116,12 @@ func Start(opts Options) (*Env, error) {
 		CRDDirectoryPaths:     crdDirs,
 		ErrorIfCRDPathMissing: true,
 		Scheme:                scheme,
+	}
+	if len(opts.APIServerFlags) > 0 {
+		args := env.ControlPlane.GetAPIServer().Configure()
+		for name, value := range opts.APIServerFlags {
+			args.Set(name, value)
+		}
 	}
 	cfg, err := env.Start()
 	if err != nil {

@@ -254,8 +254,10 @@ func TestChart(t *testing.T) {
 	if want := "--ftpsd-image=ghcr.io/ftps-operator/ftpsd:" + appVersion; !slices.Contains(c.Args, want) {
 		t.Errorf("args %q lack %s", c.Args, want)
 	}
-	if !slices.Contains(c.Args, "--leader-elect=true") {
-		t.Errorf("args %q: leader election is not on by default", c.Args)
+	for _, want := range []string{"--leader-elect=true", "--max-concurrent-reconciles=4"} {
+		if !slices.Contains(c.Args, want) {
+			t.Errorf("default args %q lack %s", c.Args, want)
+		}
 	}
 	checkRestricted(t, deploy)
 
