@@ -1,0 +1,197 @@
+package server
+
+import (
+	"bytes"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// reset closes a connection with a TCP RST (linger 0), as a client that
+// crashes or a middlebox that kills the flow does.
+func reset(t *testing.T, c net.Conn) {
+	t.Helper()
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
+	_ = c.Close()
+}
+
+// waitNoEntries waits until dir holds no entry at all (temp files included).
+func waitNoEntries(t *testing.T, dir string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		names := listDirNames(t, dir)
+		if len(names) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("left behind in %s: %v", dir, names)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Faults in the middle of transfers: each gets its reply code, leaves no
+// file that looks complete, and the server goes on serving (the same
+// session where it survives, and new sessions).
+func TestTransferFaults(t *testing.T) {
+	e := newEnv(t, envOpt{})
+	big := randomBytes(t, 4<<20)
+
+	t.Run("data connection reset mid-STOR", func(t *testing.T) {
+		c := e.dial(false)
+		c.secure()
+		c.must("TYPE I", 200)
+		d := c.dialData(c.epsv())
+		c.must("STOR upload.bin", 150)
+		dc, err := c.wrap(d, c.tlsConf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := dc.Write(big[:1<<20]); err != nil {
+			t.Fatal(err)
+		}
+		reset(t, d)
+		if code, text := c.read(); code != 426 && code != 451 {
+			t.Fatalf("after a reset data connection: %d %q, want 426", code, text)
+		}
+		waitNoEntries(t, e.home())
+		c.must("NOOP", 200)
+		// The same session uploads fine afterwards.
+		if _, code, text := c.transfer("STOR upload.bin", big, true); code != 226 {
+			t.Fatalf("STOR after the fault: %d %q", code, text)
+		}
+		if got, _ := e.readFile("upload.bin"); !bytes.Equal(got, big) {
+			t.Fatal("the retried upload differs")
+		}
+		_ = os.Remove(filepath.Join(e.home(), "upload.bin"))
+	})
+
+	t.Run("client vanishes mid-STOR", func(t *testing.T) {
+		c := e.dial(false)
+		c.secure()
+		c.must("TYPE I", 200)
+		d := c.dialData(c.epsv())
+		c.must("STOR gone.bin", 150)
+		dc, err := c.wrap(d, c.tlsConf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := dc.Write(big[:1<<20]); err != nil {
+			t.Fatal(err)
+		}
+		reset(t, d)
+		reset(t, c.raw)
+		waitNoEntries(t, e.home())
+		n := e.dial(false)
+		n.secure()
+		n.must("NOOP", 200)
+	})
+
+	t.Run("data connection reset mid-RETR", func(t *testing.T) {
+		e.writeFile("down.bin", big)
+		c := e.dial(false)
+		c.secure()
+		c.must("TYPE I", 200)
+		d := c.dialData(c.epsv())
+		c.must("RETR down.bin", 150)
+		dc, err := c.wrap(d, c.tlsConf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 64<<10)
+		if _, err := dc.Read(buf); err != nil {
+			t.Fatal(err)
+		}
+		reset(t, d)
+		if code, text := c.read(); code != 426 {
+			t.Fatalf("after a reset data connection: %d %q, want 426", code, text)
+		}
+		c.must("NOOP", 200)
+		got, code, text := c.transfer("RETR down.bin", nil, true)
+		if code != 226 || !bytes.Equal(got, big) {
+			t.Fatalf("RETR after the fault: %d %q, %d bytes", code, text, len(got))
+		}
+	})
+
+	t.Run("client vanishes mid-RETR", func(t *testing.T) {
+		c := e.dial(false)
+		c.secure()
+		c.must("TYPE I", 200)
+		d := c.dialData(c.epsv())
+		c.must("RETR down.bin", 150)
+		if _, err := c.wrap(d, c.tlsConf); err != nil {
+			t.Fatal(err)
+		}
+		reset(t, d)
+		reset(t, c.raw)
+		n := e.dial(false)
+		n.secure()
+		n.must("TYPE I", 200)
+		if got, code, _ := n.transfer("RETR down.bin", nil, true); code != 226 || !bytes.Equal(got, big) {
+			t.Fatalf("another session after the fault: %d, %d bytes", code, len(got))
+		}
+	})
+
+	t.Run("TLS handshake aborted halfway on the data connection", func(t *testing.T) {
+		c := e.dial(false)
+		c.secure()
+		d := c.dialData(c.epsv())
+		c.must("STOR half-handshake.bin", 150)
+		// The first bytes of a TLS record header, then nothing more.
+		if _, err := d.Write([]byte{0x16, 0x03, 0x01, 0x02}); err != nil {
+			t.Fatal(err)
+		}
+		reset(t, d)
+		code, text := c.read()
+		if code != 522 && code != 425 && code != 426 {
+			t.Fatalf("after an aborted data handshake: %d %q, want 522", code, text)
+		}
+		t.Logf("reply: %q", text)
+		if _, err := e.readFile("half-handshake.bin"); err == nil {
+			t.Fatal("a file appeared for an upload whose data connection never came up")
+		}
+		c.must("NOOP", 200)
+	})
+
+	t.Run("file deleted by another session during RETR", func(t *testing.T) {
+		e.writeFile("moving.bin", big)
+		a, b := e.dial(false), e.dial(false)
+		a.secure()
+		b.secure()
+		a.must("TYPE I", 200)
+		d := a.dialData(a.epsv())
+		a.must("RETR moving.bin", 150)
+		dc, err := a.wrap(d, a.tlsConf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		first := make([]byte, 64<<10)
+		n, err := dc.Read(first)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.must("DELE moving.bin", 250)
+		var rest bytes.Buffer
+		_, _ = rest.ReadFrom(dc)
+		got := append(first[:n], rest.Bytes()...)
+		code, text := a.read()
+		// The open file stays readable (POSIX): all of it and 226, or a
+		// failure reply; never 226 with a part.
+		if code == 226 && !bytes.Equal(got, big) {
+			t.Fatalf("226 after %d of %d bytes", len(got), len(big))
+		}
+		if code != 226 && code != 426 && code != 451 {
+			t.Fatalf("RETR of a deleted file: %d %q", code, text)
+		}
+		t.Logf("reply: %q after %d of %d bytes", text, len(got), len(big))
+		a.must("NOOP", 200)
+		if _, err := e.readFile("moving.bin"); err == nil {
+			t.Fatal("DELE did not delete")
+		}
+	})
+}
