@@ -94,7 +94,7 @@ envtest: ## Build kube-apiserver, etcd, kube-controller-manager and kubectl from
 	K8S_VERSION=$(K8S_VERSION) ETCD_VERSION=$(ETCD_VERSION) ENVTEST_DIR=$(ENVTEST_DIR) hack/build-envtest.sh kube-apiserver etcd kube-controller-manager kubectl
 
 .PHONY: bench
-bench: deps envtest ## Benchmarks (ftpsd vs vsftpd/ProFTPD/Pure-FTPd, the operator at scale, certificate rotation, micro-benchmarks); ~30 min, loopback, prints one table.
+bench: deps envtest ## Benchmarks (ftpsd vs vsftpd/ProFTPD/Pure-FTPd, the operator at scale, certificate rotation, micro-benchmarks); about 20 min, loopback, prints one table.
 	bash bench/run.sh
 
 .PHONY: demo

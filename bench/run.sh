@@ -6,7 +6,7 @@
 #   bash bench/run.sh                 all parts
 #   BENCH_PARTS="micro rotation" bash bench/run.sh
 #
-# Parts (each stops by itself; the total is about 30 minutes on 2 cores):
+# Parts (each stops by itself; the total was about 20 minutes on 2 cores):
 #   micro     Go micro-benchmarks of ftpsd's hot paths (go test -bench)
 #   peers     ftpsd against vsftpd, ProFTPD and Pure-FTPd (bench/peers; root, apt)
 #   operator  1,000 FTPSServers in envtest against a plain client (bench/operator)
