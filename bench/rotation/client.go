@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"regexp"
 	"strings"
@@ -123,11 +122,3 @@ func (c *ftpConn) retr(name string, conf *tls.Config) ([]byte, error) {
 	}
 	return data, nil
 }
-
-type seeded struct{ r *rand.Rand }
-
-func newRand(seed int64) seeded {
-	return seeded{rand.New(rand.NewPCG(uint64(seed), uint64(time.Now().UnixNano())))}
-}
-
-func (s seeded) Int63n(n int64) int64 { return s.r.Int64N(n) }

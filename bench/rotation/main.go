@@ -25,6 +25,7 @@ import (
 	"flag"
 	"fmt"
 	"math/big"
+	mrand "math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -236,10 +237,10 @@ func peerSerial(addr string, conf *tls.Config) (*big.Int, error) {
 // error fails the session.
 func load(ctx context.Context, addr string, conf func() *tls.Config, o options, seed int64,
 	ok, failed, transfers *atomic.Int64, lastErr *atomic.Value) {
-	rnd := newRand(seed)
+	rnd := mrand.New(mrand.NewPCG(uint64(seed), uint64(time.Now().UnixNano())))
 	for ctx.Err() == nil {
 		n, err := sessionPaced(ctx, addr, conf(), o.perLogin, func() time.Duration {
-			return time.Duration(rnd.Int63n(int64(2*o.think) + 1))
+			return time.Duration(rnd.Int64N(int64(2*o.think) + 1))
 		})
 		transfers.Add(int64(n))
 		switch {
@@ -297,8 +298,7 @@ func sessionPaced(ctx context.Context, addr string, conf *tls.Config, n int, pau
 	return done, c.expect("QUIT", 221)
 }
 
-// startFTPSD writes the certificate, users and configuration and starts
-// ftpsd with them; it returns once the server greets.
+// server is the ftpsd process under test.
 type server struct {
 	cmd     *exec.Cmd
 	addr    string
@@ -306,6 +306,8 @@ type server struct {
 	logPath string
 }
 
+// startFTPSD writes the certificate, users and configuration and starts
+// ftpsd with them; it returns once the server greets.
 func startFTPSD(ctx context.Context, bin, dir string, first leaf) (*server, error) {
 	s := &server{tlsDir: filepath.Join(dir, "tls"), logPath: filepath.Join(dir, "ftpsd.log")}
 	if err := projected.Write(s.tlsDir, first.files()); err != nil {

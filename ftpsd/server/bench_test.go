@@ -225,16 +225,17 @@ func BenchmarkListCommand(b *testing.B) {
 // BenchmarkSession is one whole short session: connect, AUTH TLS, login,
 // PBSZ, PROT P, EPSV + RETR of 4 KiB over a resumed TLS session, QUIT.
 func BenchmarkSession(b *testing.B) {
-	env := newEnv(b, envOpt{})
+	benchSessions(b, newEnv(b, envOpt{}))
+}
+
+// benchSessions times whole short sessions against env.
+func benchSessions(b *testing.B, env *testEnv) {
 	env.writeFile("small.bin", make([]byte, 4096))
 	b.ReportAllocs()
 	cpu := cpuTime()
 	for b.Loop() {
 		c := env.dial(false)
-		c.authTLS()
-		c.login()
-		c.must("PBSZ 0", 200)
-		c.must("PROT P", 200)
+		c.secure() // AUTH TLS, login, PBSZ 0, PROT P
 		c.must("TYPE I", 200)
 		if n := c.dataCmd("RETR small.bin", nil, true); n != 4096 {
 			b.Fatalf("got %d bytes", n)
@@ -252,20 +253,7 @@ func BenchmarkSessionNoCredentialCache(b *testing.B) {
 		a.(*users.Store).SetCredentialCache(false)
 		return a
 	}})
-	env.writeFile("small.bin", make([]byte, 4096))
-	b.ReportAllocs()
-	cpu := cpuTime()
-	for b.Loop() {
-		c := env.dial(false)
-		c.secure()
-		c.must("TYPE I", 200)
-		if n := c.dataCmd("RETR small.bin", nil, true); n != 4096 {
-			b.Fatalf("got %d bytes", n)
-		}
-		c.must("QUIT", 221)
-		_ = c.raw.Close()
-	}
-	reportCPU(b, cpu)
+	benchSessions(b, env)
 	if st := env.srv.users.(*users.Store).Stats(); st.CacheHits != 0 {
 		b.Fatalf("the cache was used: %+v", st)
 	}

@@ -35,6 +35,23 @@ func waitNoEntries(t *testing.T, dir string) {
 	}
 }
 
+// startTransfer opens a logged-in TYPE I session, sends command over a
+// protected passive data connection and returns both ends of it: the raw
+// TCP connection (to reset) and the TLS one (to move data).
+func startTransfer(t *testing.T, e *testEnv, command string) (c *client, raw, data net.Conn) {
+	t.Helper()
+	c = e.dial(false)
+	c.secure()
+	c.must("TYPE I", 200)
+	raw = c.dialData(c.epsv())
+	c.must(command, 150)
+	data, err := c.wrap(raw, c.tlsConf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, raw, data
+}
+
 // Faults in the middle of transfers: each gets its reply code, leaves no
 // file that looks complete, and the server goes on serving (the same
 // session where it survives, and new sessions).
@@ -43,15 +60,7 @@ func TestTransferFaults(t *testing.T) {
 	big := randomBytes(t, 4<<20)
 
 	t.Run("data connection reset mid-STOR", func(t *testing.T) {
-		c := e.dial(false)
-		c.secure()
-		c.must("TYPE I", 200)
-		d := c.dialData(c.epsv())
-		c.must("STOR upload.bin", 150)
-		dc, err := c.wrap(d, c.tlsConf)
-		if err != nil {
-			t.Fatal(err)
-		}
+		c, d, dc := startTransfer(t, e, "STOR upload.bin")
 		if _, err := dc.Write(big[:1<<20]); err != nil {
 			t.Fatal(err)
 		}
@@ -72,15 +81,7 @@ func TestTransferFaults(t *testing.T) {
 	})
 
 	t.Run("client vanishes mid-STOR", func(t *testing.T) {
-		c := e.dial(false)
-		c.secure()
-		c.must("TYPE I", 200)
-		d := c.dialData(c.epsv())
-		c.must("STOR gone.bin", 150)
-		dc, err := c.wrap(d, c.tlsConf)
-		if err != nil {
-			t.Fatal(err)
-		}
+		c, d, dc := startTransfer(t, e, "STOR gone.bin")
 		if _, err := dc.Write(big[:1<<20]); err != nil {
 			t.Fatal(err)
 		}
@@ -94,15 +95,7 @@ func TestTransferFaults(t *testing.T) {
 
 	t.Run("data connection reset mid-RETR", func(t *testing.T) {
 		e.writeFile("down.bin", big)
-		c := e.dial(false)
-		c.secure()
-		c.must("TYPE I", 200)
-		d := c.dialData(c.epsv())
-		c.must("RETR down.bin", 150)
-		dc, err := c.wrap(d, c.tlsConf)
-		if err != nil {
-			t.Fatal(err)
-		}
+		c, d, dc := startTransfer(t, e, "RETR down.bin")
 		buf := make([]byte, 64<<10)
 		if _, err := dc.Read(buf); err != nil {
 			t.Fatal(err)
@@ -119,14 +112,7 @@ func TestTransferFaults(t *testing.T) {
 	})
 
 	t.Run("client vanishes mid-RETR", func(t *testing.T) {
-		c := e.dial(false)
-		c.secure()
-		c.must("TYPE I", 200)
-		d := c.dialData(c.epsv())
-		c.must("RETR down.bin", 150)
-		if _, err := c.wrap(d, c.tlsConf); err != nil {
-			t.Fatal(err)
-		}
+		c, d, _ := startTransfer(t, e, "RETR down.bin")
 		reset(t, d)
 		reset(t, c.raw)
 		n := e.dial(false)
@@ -160,16 +146,9 @@ func TestTransferFaults(t *testing.T) {
 
 	t.Run("file deleted by another session during RETR", func(t *testing.T) {
 		e.writeFile("moving.bin", big)
-		a, b := e.dial(false), e.dial(false)
-		a.secure()
+		a, _, dc := startTransfer(t, e, "RETR moving.bin")
+		b := e.dial(false)
 		b.secure()
-		a.must("TYPE I", 200)
-		d := a.dialData(a.epsv())
-		a.must("RETR moving.bin", 150)
-		dc, err := a.wrap(d, a.tlsConf)
-		if err != nil {
-			t.Fatal(err)
-		}
 		first := make([]byte, 64<<10)
 		n, err := dc.Read(first)
 		if err != nil {

@@ -27,14 +27,7 @@ func server(t *testing.T, observed int64, conds ...metav1.Condition) *unstructur
 		TypeMeta:   metav1.TypeMeta{APIVersion: v1alpha1.GroupVersion.String(), Kind: "FTPSServer"},
 		ObjectMeta: metav1.ObjectMeta{Name: "exchange", Namespace: "ftps", Generation: 2},
 	}
-	if observed > 0 {
-		s.Status.ObservedGeneration = observed
-		for i := range conds {
-			conds[i].ObservedGeneration = observed
-			conds[i].LastTransitionTime = metav1.Now()
-		}
-		s.Status.Conditions = conds
-	}
+	s.Status.ObservedGeneration, s.Status.Conditions = observed, stamped(observed, conds)
 	return toUnstructured(t, s)
 }
 
@@ -44,15 +37,22 @@ func user(t *testing.T, observed int64, conds ...metav1.Condition) *unstructured
 		TypeMeta:   metav1.TypeMeta{APIVersion: v1alpha1.GroupVersion.String(), Kind: "FTPSUser"},
 		ObjectMeta: metav1.ObjectMeta{Name: "alice", Namespace: "ftps", Generation: 2},
 	}
-	if observed > 0 {
-		u.Status.ObservedGeneration = observed
-		for i := range conds {
-			conds[i].ObservedGeneration = observed
-			conds[i].LastTransitionTime = metav1.Now()
-		}
-		u.Status.Conditions = conds
-	}
+	u.Status.ObservedGeneration, u.Status.Conditions = observed, stamped(observed, conds)
 	return toUnstructured(t, u)
+}
+
+// stamped is conds as the operator writes them for generation observed
+// (none when observed is 0: never reconciled).
+func stamped(observed int64, conds []metav1.Condition) []metav1.Condition {
+	if observed == 0 {
+		return nil
+	}
+	out := make([]metav1.Condition, len(conds))
+	for i, c := range conds {
+		c.ObservedGeneration, c.LastTransitionTime = observed, metav1.Now()
+		out[i] = c
+	}
+	return out
 }
 
 func toUnstructured(t *testing.T, obj runtime.Object) *unstructured.Unstructured {

@@ -75,29 +75,7 @@ func TestInstaller(t *testing.T) {
 	checkCRDsMatch(t, objs)
 	checkManager(t, deploy)
 
-	// The namespace must exist for the namespaced objects' dry run, as it
-	// does after the first real apply.
-	env, err := testenv.Start(testenv.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = env.Stop() })
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := stack.Kubeconfig(env, "installer", kubeconfig); err != nil {
-		t.Fatal(err)
-	}
-	kc := func(args ...string) (string, error) {
-		cmd := exec.Command(kubectl, append([]string{"--kubeconfig", kubeconfig}, args...)...)
-		out, err := cmd.CombinedOutput()
-		return string(out), err
-	}
-	if out, err := kc("create", "namespace", "ftps-operator-system"); err != nil {
-		t.Fatalf("kubectl create namespace: %v\n%s", err, out)
-	}
-	out, err := kc("apply", "--server-side", "--dry-run=server", "--field-manager=installer", "-f", manifest)
-	if err != nil {
-		t.Fatalf("kubectl apply --dry-run=server refused the installer: %v\n%s", err, out)
-	}
+	out := dryRunApply(t, kubectl, "ftps-operator-system", manifest)
 	for _, o := range objs {
 		if !strings.Contains(out, o.GetName()) {
 			t.Errorf("kubectl did not report %s %s:\n%s", o.GetKind(), o.GetName(), out)
@@ -298,30 +276,40 @@ func TestChart(t *testing.T) {
 
 	// The API server accepts the default render (ServiceMonitor's CRD is not
 	// installed here, so the custom render is checked above only).
+	manifest := filepath.Join(t.TempDir(), "chart.yaml")
+	out := helm(t, "template", "ftps", chartDir, "--namespace", "ftps-system", "--kube-version", testenv.K8sVersion)
+	if err := os.WriteFile(manifest, []byte(out), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dryRunApply(t, filepath.Join(testenv.AssetsDirOrDefault(), "kubectl"), "ftps-system", manifest)
+}
+
+// dryRunApply starts a real API server and has it check every object of
+// manifest with kubectl apply --server-side --dry-run=server, the namespace
+// created first (as it exists after the first real apply). It returns
+// kubectl's output.
+func dryRunApply(t *testing.T, kubectl, namespace, manifest string) string {
+	t.Helper()
 	env, err := testenv.Start(testenv.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = env.Stop() })
 	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := stack.Kubeconfig(env, "helm", kubeconfig); err != nil {
+	if err := stack.Kubeconfig(env, "installer", kubeconfig); err != nil {
 		t.Fatal(err)
 	}
-	manifest := filepath.Join(t.TempDir(), "chart.yaml")
-	out := helm(t, "template", "ftps", chartDir, "--namespace", "ftps-system", "--kube-version", testenv.K8sVersion)
-	if err := os.WriteFile(manifest, []byte(out), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	kubectl := filepath.Join(testenv.AssetsDirOrDefault(), "kubectl")
+	var out []byte
 	for _, args := range [][]string{
-		{"create", "namespace", "ftps-system"},
-		{"apply", "--server-side", "--dry-run=server", "--field-manager=helm", "-n", "ftps-system", "-f", manifest},
+		{"create", "namespace", namespace},
+		{"apply", "--server-side", "--dry-run=server", "--field-manager=installer", "-n", namespace, "-f", manifest},
 	} {
 		cmd := exec.Command(kubectl, append([]string{"--kubeconfig", kubeconfig}, args...)...)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("kubectl %s: %v\n%s", args[0], err, out)
+		if out, err = cmd.CombinedOutput(); err != nil {
+			t.Fatalf("kubectl %s refused %s: %v\n%s", args[0], filepath.Base(manifest), err, out)
 		}
 	}
+	return string(out)
 }
 
 func chartAppVersion(t *testing.T) string {
