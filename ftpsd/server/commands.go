@@ -401,9 +401,9 @@ func (s *session) cmdSTRU(arg string) {
 }
 
 func (s *session) cmdSTAT(arg string) {
-	if s.xfer != nil {
+	if t := s.activeXfer(); t != nil { // not one that has ended since
 		s.replyLines(rSystemStatus.code, "Transfer status:", []string{
-			fmt.Sprintf("%s: %d bytes so far", s.xfer.desc, s.xfer.bytes.Load()),
+			fmt.Sprintf("%s: %d bytes so far", t.desc, t.bytes.Load()),
 		}, "End of status")
 		return
 	}

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ftps-operator/ftps-operator/ftpsd/config"
@@ -22,7 +23,10 @@ type dataSetup interface {
 	close()
 }
 
-// passiveSetup is a listener on one passive port.
+// passiveSetup is a listener on one passive port. It counts towards its
+// client address's share of the passive ports (Server.holdPassive) until it
+// is closed: by the data command that uses it, by the session, or by expiry
+// when nothing connected within dataTimeout.
 type passiveSetup struct {
 	ln          *net.TCPListener
 	clientIP    netip.Addr
@@ -31,13 +35,22 @@ type passiveSetup struct {
 	log         interface {
 		Info(string, ...any)
 	}
+	expiry    *time.Timer // nil when dataTimeout is zero
+	closeOnce sync.Once
 }
 
 // maxForeignConns bounds the wrong-address connections a passive port
-// closes before giving up.
-const maxForeignConns = 32
+// closes while it waits for its client. It is far above what a client racing
+// for the port can send before the deadline ends the wait anyway, so that
+// such connections cannot make the real client's transfer fail.
+const maxForeignConns = 1 << 16
+
+var errPassiveExpired = errors.New("the passive port was closed: nothing connected within limits.dataTimeout")
 
 func (p *passiveSetup) open(ctx context.Context) (net.Conn, error) {
+	if p.expiry != nil && !p.expiry.Stop() {
+		return nil, errPassiveExpired
+	}
 	if dl, ok := ctx.Deadline(); ok {
 		_ = p.ln.SetDeadline(dl)
 	}
@@ -68,7 +81,30 @@ func (p *passiveSetup) open(ctx context.Context) (net.Conn, error) {
 	return nil, errors.New("too many data connections from foreign addresses")
 }
 
-func (p *passiveSetup) close() { _ = p.ln.Close() }
+// close closes the listener and gives its port back to the client address's
+// share. The session's goroutine calls it, or the transfer's; expire may have
+// done it already.
+func (p *passiveSetup) close() {
+	if p.expiry != nil {
+		p.expiry.Stop()
+	}
+	p.closeOnce.Do(p.release)
+}
+
+// expire runs in the timer's goroutine when nothing connected within
+// dataTimeout: an idle PASV must not keep a port of the replica's small pool
+// for the rest of the session. The data command that comes later gets 425.
+func (p *passiveSetup) expire() {
+	p.closeOnce.Do(func() {
+		p.log.Info("passive port closed: no data connection within dataTimeout", "port", p.ln.Addr().(*net.TCPAddr).Port)
+		p.release()
+	})
+}
+
+func (p *passiveSetup) release() {
+	_ = p.ln.Close()
+	p.srv.releasePassive(p.clientIP)
+}
 
 // activeSetup dials the client (PORT/EPRT).
 type activeSetup struct {
@@ -86,6 +122,22 @@ func (a *activeSetup) open(ctx context.Context) (net.Conn, error) {
 
 func (a *activeSetup) close() {}
 
+// errPassiveShare: the client address already holds its share of the pool.
+var errPassiveShare = errors.New("passive share of the client address used up")
+
+// passiveShare is how many unconnected passive listeners one client address
+// may hold at once: half of a replica's pool (at least one), so that one
+// address can never take every port, even with many sessions. Real clients
+// connect within milliseconds of PASV, so even many clients behind one NAT
+// address rarely hold more than a few at a time. Zero (no limit) when the
+// kernel picks ephemeral ports (no portRange).
+func passiveShare(first, last int) int {
+	if first == 0 {
+		return 0
+	}
+	return max(1, (last-first+1)/2)
+}
+
 // listenPassive opens a listener on the control connection's local address,
 // on a free port of this replica's passive range.
 func (s *session) listenPassive() (*passiveSetup, error) {
@@ -93,20 +145,30 @@ func (s *session) listenPassive() (*passiveSetup, error) {
 	if err != nil {
 		return nil, err
 	}
-	ip := s.bindIP
+	if !s.srv.holdPassive(s.clientIP, passiveShare(first, last)) {
+		return nil, errPassiveShare
+	}
+	ln, err := listenPassivePort(s.bindIP, first, last)
+	if err != nil {
+		s.srv.releasePassive(s.clientIP)
+		return nil, err
+	}
+	p := &passiveSetup{ln: ln.(*net.TCPListener), clientIP: s.clientIP, srv: s.srv,
+		requireSame: *s.cfg.Policy.Data.RequireSameAddress, log: s.log}
+	if d := s.cfg.Limits.DataTimeout.Duration; d > 0 {
+		p.expiry = time.AfterFunc(d, p.expire)
+	}
+	return p, nil
+}
+
+// listenPassivePort listens on ip, on a free port of first-last (any
+// ephemeral port when first is zero).
+func listenPassivePort(ip netip.Addr, first, last int) (net.Listener, error) {
 	if !ip.IsValid() {
 		ip = netip.MustParseAddr("127.0.0.1")
 	}
-	mk := func(ln net.Listener) *passiveSetup {
-		return &passiveSetup{ln: ln.(*net.TCPListener), clientIP: s.clientIP, srv: s.srv,
-			requireSame: *s.cfg.Policy.Data.RequireSameAddress, log: s.log}
-	}
 	if first == 0 {
-		ln, err := net.Listen("tcp", netip.AddrPortFrom(ip, 0).String())
-		if err != nil {
-			return nil, err
-		}
-		return mk(ln), nil
+		return net.Listen("tcp", netip.AddrPortFrom(ip, 0).String())
 	}
 	n := last - first + 1
 	start := rand.IntN(n)
@@ -114,10 +176,29 @@ func (s *session) listenPassive() (*passiveSetup, error) {
 		port := first + (start+i)%n
 		ln, err := net.Listen("tcp", netip.AddrPortFrom(ip, uint16(port)).String())
 		if err == nil {
-			return mk(ln), nil
+			return ln, nil
 		}
 	}
 	return nil, fmt.Errorf("no free port in %d-%d", first, last)
+}
+
+// openPassive replaces the session's data setup with a new passive listener;
+// it answers 425 itself when there is none to give.
+func (s *session) openPassive() (*passiveSetup, bool) {
+	s.closeData()
+	p, err := s.listenPassive()
+	switch {
+	case errors.Is(err, errPassiveShare):
+		s.log.Info("passive port refused: the client address holds its share of the pool")
+		s.reply(rCantOpenData, "your address holds too many passive ports without connecting to them; connect or wait")
+		return nil, false
+	case err != nil:
+		s.log.Warn("passive listen failed", "error", err)
+		s.reply(rCantOpenData, "no passive port available")
+		return nil, false
+	}
+	s.data = p
+	return p, true
 }
 
 func (s *session) cmdPASV(string) {
@@ -140,14 +221,10 @@ func (s *session) cmdPASV(string) {
 		s.reply(rCantOpenData, "PASV needs an IPv4 address; use EPSV")
 		return
 	}
-	s.closeData()
-	p, err := s.listenPassive()
-	if err != nil {
-		s.log.Warn("passive listen failed", "error", err)
-		s.reply(rCantOpenData, "no passive port available")
+	p, ok := s.openPassive()
+	if !ok {
 		return
 	}
-	s.data = p
 	port := p.ln.Addr().(*net.TCPAddr).Port
 	b := ip.As4()
 	s.reply(rPASV, fmt.Sprintf("%d,%d,%d,%d,%d,%d", b[0], b[1], b[2], b[3], port>>8, port&0xff))
@@ -170,14 +247,10 @@ func (s *session) cmdEPSV(arg string) {
 		s.reply(rEPRTProto)
 		return
 	}
-	s.closeData()
-	p, err := s.listenPassive()
-	if err != nil {
-		s.log.Warn("passive listen failed", "error", err)
-		s.reply(rCantOpenData, "no passive port available")
+	p, ok := s.openPassive()
+	if !ok {
 		return
 	}
-	s.data = p
 	s.reply(rEPSV, p.ln.Addr().(*net.TCPAddr).Port)
 }
 

@@ -3,6 +3,7 @@ package server
 import (
 	"path"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/ftps-operator/ftps-operator/ftpsd/users"
 )
@@ -24,12 +25,30 @@ func (s *session) resolve(arg string) (virt, rel string) {
 	return virt, rel
 }
 
-// hiddenName reports whether a name is one of ftpsd's temporary upload files.
-func hiddenName(name string) bool { return strings.HasPrefix(name, tempPrefix) }
+// hiddenName reports whether a folder entry is left out of listings: one of
+// ftpsd's temporary upload files, or a name that no client could send back
+// (see nameEncodable), created on the volume by something else than ftpsd.
+func hiddenName(name string) bool {
+	return strings.HasPrefix(name, tempPrefix) || !nameEncodable(name)
+}
+
+// nameEncodable reports whether a path fits the protocol: UTF-8, as RFC 2640
+// makes pathnames (FEAT announces UTF8, and RFC 3659 listings are UTF-8),
+// and no CR or LF, which end a command line or a listing line.
+func nameEncodable(p string) bool {
+	return utf8.ValidString(p) && !strings.ContainsAny(p, "\r\n")
+}
 
 // resolveVisible is resolve that refuses (553) the names of temporary files
-// and empty or NUL-carrying names; ok is false when it replied.
+// and empty or NUL-carrying names, and (501) paths that are not valid UTF-8;
+// ok is false when it replied.
 func (s *session) resolveVisible(arg string) (virt, rel string, ok bool) {
+	if !nameEncodable(arg) {
+		// 501 rather than 553: RFC 959 lists 501 for every command that
+		// takes a path, 553 only for those that create a file.
+		s.reply(rSyntax, "path is not valid UTF-8 (RFC 2640) or holds CR or LF")
+		return "", "", false
+	}
 	if arg == "" || strings.IndexByte(arg, 0) >= 0 {
 		s.reply(rBadFileName, "File name not allowed")
 		return "", "", false
@@ -84,7 +103,7 @@ func (s *session) cmdMKD(arg string) {
 		return
 	}
 	if err := s.home.Mkdir(rel, 0o755); err != nil {
-		s.replyLocal(err)
+		s.replyLocal(mkdirErr(err))
 		return
 	}
 	s.reply(rPathCreated, quotePath(virt)+" created")

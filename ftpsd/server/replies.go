@@ -40,6 +40,8 @@ var (
 	rShutdown        = reply{421, "Service not available, closing control connection"}
 	rTimeout         = reply{421, "Timeout (%s): closing control connection"}
 	rTooManyLines    = reply{421, "Too many over-long command lines: closing control connection"}
+	rLineEndless     = reply{421, "Command line too long and without an end: closing control connection"}
+	rTooManyUnknown  = reply{421, "Too many unknown commands in a row: closing control connection"}
 	rTooManyFailures = reply{421, "Too many login failures: closing control connection"}
 	rTooMany         = reply{421, "Too many sessions, try again later"}
 	rTooManyFromIP   = reply{421, "Too many sessions from your address, try again later"}
@@ -71,6 +73,7 @@ var (
 	rPolicyDenied    = reply{534, "Request denied for policy reasons: %s"}
 	rProtUnsupported = reply{536, "Protection level %s not supported"}
 	rFileUnavailable = reply{550, "%s"}
+	rQuotaExceeded   = reply{552, "Exceeded storage allocation"}
 	rRestInvalid     = reply{554, "Invalid REST parameter"}
 	rBadFileName     = reply{553, "%s"}
 )

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -71,15 +72,18 @@ type Server struct {
 	bans     *banList
 
 	loginDelay, maxLoginDelay time.Duration
+	// replyTimeout bounds each reply write (writeTimeout; tests shorten it).
+	replyTimeout time.Duration
 
-	mu         sync.Mutex
-	listeners  map[net.Listener]struct{}
-	sessions   map[*session]struct{}
-	perIP      map[string]int
-	closing    atomic.Bool
-	transfers  atomic.Int64
-	sessionsWG sync.WaitGroup
-	nextID     atomic.Uint64
+	mu          sync.Mutex
+	listeners   map[net.Listener]struct{}
+	sessions    map[*session]struct{}
+	perIP       map[string]int
+	passiveHeld map[netip.Addr]int // unconnected passive listeners per client address
+	closing     atomic.Bool
+	transfers   atomic.Int64
+	sessionsWG  sync.WaitGroup
+	nextID      atomic.Uint64
 }
 
 // New builds a Server from a validated configuration.
@@ -137,6 +141,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		bans:          newBanList(now),
 		loginDelay:    delay,
 		maxLoginDelay: maxDelay,
+		replyTimeout:  writeTimeout,
 		tlsBase:       base,
 		users:         opts.Users,
 		log:           log,
@@ -146,6 +151,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		listeners:     map[net.Listener]struct{}{},
 		sessions:      map[*session]struct{}{},
 		perIP:         map[string]int{},
+		passiveHeld:   map[netip.Addr]int{},
 	}
 	s.cfg.Store(cfg)
 	s.commands = newCommandTable()
@@ -346,6 +352,33 @@ func (s *Server) admit(conn net.Conn, implicit bool) (*session, string, bool) {
 	return sess, ip, true
 }
 
+// holdPassive counts one more passive listener for the client address ip,
+// unless it already holds limit of them (zero: no limit).
+func (s *Server) holdPassive(ip netip.Addr, limit int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if limit > 0 && s.passiveHeld[ip] >= limit {
+		return false
+	}
+	s.passiveHeld[ip]++
+	return true
+}
+
+func (s *Server) releasePassive(ip netip.Addr) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.passiveHeld[ip]--; s.passiveHeld[ip] <= 0 {
+		delete(s.passiveHeld, ip)
+	}
+}
+
+// passiveHeldBy is how many unconnected passive listeners ip holds.
+func (s *Server) passiveHeldBy(ip netip.Addr) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.passiveHeld[ip]
+}
+
 func (s *Server) openSessions() []*session {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -405,6 +438,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			break
 		}
 	}
+	s.abortTransfers(5 * time.Second)
 	for _, sess := range s.openSessions() {
 		sess.shutdown()
 	}

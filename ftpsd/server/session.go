@@ -29,13 +29,24 @@ const (
 	maxLongLines = 3
 	// maxDiscard bounds how much of an over-long line is read and dropped.
 	maxDiscard = 64 << 10
-	// writeTimeout bounds every reply write.
+	// maxUnknownCommands unknown commands in a row close the session with
+	// 421. A peer that sends them is not speaking FTP: most likely an HTTP
+	// client sent to this port (cross-protocol attacks such as ALPACA rely on
+	// the server answering line after line), and every HTTP request has a
+	// request line and several header lines. FTP clients probe an unknown
+	// extension or two, never this many in a row.
+	maxUnknownCommands = 8
+	// writeTimeout bounds every reply write (Server.replyTimeout). A client
+	// that does not read its replies for that long loses its session.
 	writeTimeout = 30 * time.Second
 	// tlsShutdownTimeout bounds the wait for the client's close_notify (CCC, REIN).
 	tlsShutdownTimeout = 10 * time.Second
 )
 
-var errLineTooLong = errors.New("command line too long")
+var (
+	errLineTooLong = errors.New("command line too long")
+	errLineEndless = errors.New("command line without an end")
+)
 
 // readResult is one line from the reader goroutine.
 type readResult struct {
@@ -95,6 +106,7 @@ type session struct {
 	xfer          *transfer
 	loginFailures int
 	longLines     int
+	unknownInARow int // consecutive unknown commands (maxUnknownCommands)
 
 	lines chan readResult
 	next  chan readRequest
@@ -104,6 +116,8 @@ type session struct {
 	xferEnded  atomic.Int64 // unix nanoseconds of the last transfer's end, for the idle timer
 	closed     atomic.Bool
 	closing    bool // set by QUIT and fatal errors: serve returns
+
+	running atomic.Pointer[transfer] // the transfer under way, for Shutdown (transfer.go)
 }
 
 func newSession(srv *Server, cfg *config.Config, conn net.Conn, implicit bool) *session {
@@ -219,6 +233,11 @@ func (s *session) serveLines() {
 				s.reply(rLineTooLong)
 				continue
 			}
+			if errors.Is(r.err, errLineEndless) {
+				s.log.Info("command line without an end: closing", "error", r.err)
+				s.reply(rLineEndless)
+				return
+			}
 			var ne net.Error
 			if errors.As(r.err, &ne) && ne.Timeout() {
 				what := "idle"
@@ -294,7 +313,7 @@ func readLine(rq readRequest, xferActive *atomic.Bool, xferEnded *atomic.Int64) 
 					return "", err
 				}
 			}
-			return "", fmt.Errorf("%w: more than %d bytes without a line end", io.ErrUnexpectedEOF, maxDiscard)
+			return "", fmt.Errorf("%w: more than %d bytes", errLineEndless, maxDiscard)
 		}
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() && len(b) == 0 && rq.idle > 0 {
@@ -336,6 +355,8 @@ func (s *session) replyLines(code int, first string, lines []string, last string
 	s.write(b.String())
 }
 
+// sanitize makes text fit on one reply line. strings.Map also turns invalid
+// UTF-8 into U+FFFD: replies stay UTF-8 (RFC 2640).
 func sanitize(s string) string {
 	return strings.Map(func(r rune) rune {
 		if r == '\r' || r == '\n' {
@@ -353,9 +374,18 @@ func (s *session) writeReply(code int, text string) {
 func (s *session) write(msg string) {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	_ = s.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+	_ = s.conn.SetWriteDeadline(time.Now().Add(s.srv.replyTimeout))
 	if _, err := io.WriteString(s.conn, msg); err != nil {
-		s.log.Debug("reply write failed", "error", err)
+		// The session ends: its client does not read its replies (each
+		// further one would wait for the deadline again), or is gone, or
+		// the TLS stream is broken (a failed write is final for tls.Conn).
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			s.log.Info("reply write timed out: closing the session", "timeout", s.srv.replyTimeout.String())
+		} else {
+			s.log.Debug("reply write failed", "error", err)
+		}
+		s.close()
 	}
 }
 
@@ -400,9 +430,16 @@ func (s *session) dispatch(line string) {
 	verb, arg := parseCommand(line)
 	cmd, ok := s.srv.commands[verb]
 	if !ok {
+		if s.unknownInARow++; s.unknownInARow >= maxUnknownCommands {
+			s.log.Info("too many unknown commands in a row: closing", "count", s.unknownInARow)
+			s.reply(rTooManyUnknown)
+			s.closing = true
+			return
+		}
 		s.reply(rUnknown)
 		return
 	}
+	s.unknownInARow = 0
 	if s.xfer != nil && !cmd.duringTransfer {
 		s.waitTransfer()
 	}

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/ftps-operator/ftps-operator/ftpsd/users"
@@ -27,7 +28,10 @@ type transfer struct {
 	desc    string
 	done    chan struct{}
 	aborted atomic.Bool
-	bytes   atomic.Int64
+	// committed is set when an upload's data is in place under its name:
+	// from then on its reply is 226, whatever abort comes after.
+	committed atomic.Bool
+	bytes     atomic.Int64
 
 	mu    sync.Mutex
 	conn  net.Conn
@@ -84,11 +88,25 @@ func localErr(err error) error {
 	case errors.Is(err, fs.ErrExist):
 		return replyErr(rFileUnavailable, "File exists")
 	}
-	var pe *fs.PathError
-	if errors.As(err, &pe) && strings.Contains(pe.Err.Error(), "no space") {
+	switch {
+	case errors.Is(err, syscall.ENOSPC):
+		// The file system is full: 452 (RFC 959), a condition that may pass.
 		return replyErr(rNoSpace)
+	case errors.Is(err, syscall.EDQUOT) || errors.Is(err, syscall.EFBIG):
+		// The user's quota, or the largest file size, is exceeded: 552.
+		return replyErr(rQuotaExceeded)
 	}
 	return replyErr(rLocalError, "file system error")
+}
+
+// mkdirErr maps an MKD failure to its reply. RFC 959 (section 5.4) lists 550
+// as MKD's only failure for the request itself, so a full file system is 550
+// too, with the reason in the text, rather than the 452 of a transfer.
+func mkdirErr(err error) error {
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return replyErr(rFileUnavailable, rNoSpace.text)
+	}
+	return localErr(err)
 }
 
 // activeXfer returns the running transfer, or nil (forgetting a finished one).
@@ -146,6 +164,7 @@ func (s *session) startTransfer(listing bool, desc string, opening string, work 
 	s.restOffset = 0
 	t := &transfer{desc: desc, done: make(chan struct{}), setup: setup}
 	s.xfer = t
+	s.running.Store(t)
 	s.xferActive.Store(true)
 	s.srv.transfers.Add(1)
 	s.writeReply(rDataOpening.code, opening)
@@ -158,6 +177,7 @@ func (s *session) runTransfer(t *transfer, setup dataSetup, work func(t *transfe
 			s.log.Error("panic in transfer", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 			s.replyNow(rLocalError)
 		}
+		s.running.CompareAndSwap(t, nil)
 		s.xferEnded.Store(time.Now().UnixNano())
 		s.xferActive.Store(false)
 		s.srv.transfers.Add(-1)
@@ -206,6 +226,8 @@ func (s *session) transferOnce(t *transfer, setup dataSetup, work func(t *transf
 	_ = conn.Close()
 	var re *replyError
 	switch {
+	case err == nil && t.committed.Load():
+		return "ok", tlsVersion, rTransferDone, nil
 	case t.aborted.Load():
 		return "aborted", tlsVersion, rTransferAborted, nil
 	case errors.As(err, &re):
@@ -215,6 +237,30 @@ func (s *session) transferOnce(t *transfer, setup dataSetup, work func(t *transf
 		return "failed", tlsVersion, rTransferAborted, nil
 	}
 	return "ok", tlsVersion, rTransferDone, nil
+}
+
+// abortTransfers ends the transfers still running once Shutdown's grace
+// period is over, and waits (up to wait) until each has sent its final
+// reply and removed its temporary file: 226 if its upload was already in
+// place, 426 otherwise. Shutdown closes the sessions only after that, so
+// that no client loses the 226 of an upload that is in place and no
+// temporary file outlives the process.
+func (s *Server) abortTransfers(wait time.Duration) {
+	var running []*transfer
+	for _, sess := range s.openSessions() {
+		if t := sess.running.Load(); t != nil {
+			t.abort()
+			running = append(running, t)
+		}
+	}
+	deadline := time.After(wait)
+	for _, t := range running {
+		select {
+		case <-t.done:
+		case <-deadline:
+			return
+		}
+	}
 }
 
 // logTransfer writes the transfer log: one line per transfer, whatever its
@@ -434,7 +480,18 @@ func (s *session) store(arg string, mode storeMode) {
 			}
 		}
 		if err := f.Close(); err != nil {
+			// With write-back caching a full disk may show only now.
 			return localErr(err)
+		}
+		ok = true // closed; from here on only tmp needs removing
+		// Commit under the transfer's lock: an abort (ABOR, a closed session)
+		// either comes first and nothing is renamed, or finds the upload
+		// committed and its reply is 226. Never a renamed file and a 426.
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		if t.aborted.Load() {
+			_ = home.Remove(tmp)
+			return errors.New("aborted")
 		}
 		if mode == storeUnique {
 			// Link refuses an existing name: never clobber under STOU.
@@ -445,10 +502,9 @@ func (s *session) store(arg string, mode storeMode) {
 		}
 		if err != nil {
 			_ = home.Remove(tmp)
-			ok = true
 			return localErr(err)
 		}
-		ok = true
+		t.committed.Store(true)
 		return nil
 	})
 }
