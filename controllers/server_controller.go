@@ -115,7 +115,7 @@ func (r *FTPSServerReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 }
 
 func (r *FTPSServerReconciler) reconcileChildren(ctx context.Context, srv *v1alpha1.FTPSServer, out *childOutcome) error {
-	a := applier{client: r.Client, scheme: r.Scheme}
+	a := applier{client: r.Client, reader: r.APIReader, scheme: r.Scheme}
 	apply := func(obj client.Object) error {
 		wrote, err := a.apply(ctx, srv, obj)
 		if wrote {

@@ -1,0 +1,142 @@
+package faults
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/ftps-operator/ftps-operator/api/v1alpha1"
+	"github.com/ftps-operator/ftps-operator/internal/render"
+)
+
+// TestChildDeletedByHand deletes each child of a reconciled server in
+// turn: each comes back, with a new UID, exactly as the spec renders it
+// (checkServer), and the status follows (a new self-signed certificate's
+// serial number). A child edited by hand is controllers.TestDriftIsReverted.
+func TestChildDeletedByHand(t *testing.T) {
+	ns := namespace(t)
+	startManager(t, ns)
+	passwords := map[string]string{"alice": "password-of-hand"}
+	secret, user := newUser(ns, "hand", "alice", passwords["alice"])
+	create(t, secret, user, newServer(ns, "hand", 2))
+	waitConverged(t, 2*time.Minute, ns, "hand", passwords)
+
+	for _, child := range []client.Object{
+		&appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Name: "hand"}},
+		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "hand-config"}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "hand-users"}},
+		&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "hand-pasv-1"}},
+		&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "hand"}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "hand-tls"}},
+		&policyv1.PodDisruptionBudget{ObjectMeta: metav1.ObjectMeta{Name: "hand"}},
+	} {
+		what := fmt.Sprintf("%T %s", child, child.GetName())
+		if err := get(ns, child.GetName(), child); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		uid := child.GetUID()
+		if err := k8s.Delete(bgCtx, child, client.Preconditions{UID: &uid}); err != nil {
+			t.Fatalf("deleting %s: %v", what, err)
+		}
+		eventually(t, time.Minute, what+" back", func() error {
+			if err := get(ns, child.GetName(), child); err != nil {
+				return err
+			}
+			if child.GetUID() == uid {
+				return fmt.Errorf("still the deleted one")
+			}
+			return nil
+		})
+		waitConverged(t, time.Minute, ns, "hand", passwords)
+	}
+}
+
+// dataClaim is the PVC the StatefulSet controller would make for replica
+// ordinal (no kube-controller-manager runs here), as in
+// controllers.TestDeletionReclaimPolicy.
+func dataClaim(srv *v1alpha1.FTPSServer, ordinal int32) *corev1.PersistentVolumeClaim {
+	return &corev1.PersistentVolumeClaim{
+		ObjectMeta: metav1.ObjectMeta{
+			Namespace: srv.Namespace,
+			Name:      render.DataClaimName(srv, ordinal),
+			Labels:    render.Labels(srv, render.ComponentServer),
+		},
+		Spec: corev1.PersistentVolumeClaimSpec{
+			AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}},
+		},
+	}
+}
+
+// claimsIntact checks that the claims of srv's ordinals exist and are not
+// being deleted.
+func claimsIntact(t *testing.T, srv *v1alpha1.FTPSServer, ordinals int32) {
+	t.Helper()
+	for i := range ordinals {
+		pvc := &corev1.PersistentVolumeClaim{}
+		if err := get(srv.Namespace, render.DataClaimName(srv, i), pvc); err != nil {
+			t.Errorf("claim of replica %d: %v", i, err)
+			continue
+		}
+		if !pvc.DeletionTimestamp.IsZero() {
+			t.Errorf("claim %s is being deleted", pvc.Name)
+		}
+	}
+}
+
+// TestDataClaimsSurvive: scaling a server down never deletes a data claim,
+// whatever its reclaimPolicy; deleting a server with reclaimPolicy Retain
+// leaves them all. (Delete deleting them is
+// controllers.TestDeletionReclaimPolicy.)
+func TestDataClaimsSurvive(t *testing.T) {
+	ns := namespace(t)
+	startManager(t, ns)
+	servers := map[string]map[string]string{}
+	for _, policy := range []v1alpha1.ReclaimPolicy{v1alpha1.ReclaimRetain, v1alpha1.ReclaimDelete} {
+		srv := newServer(ns, "keep-"+map[v1alpha1.ReclaimPolicy]string{v1alpha1.ReclaimRetain: "retain", v1alpha1.ReclaimDelete: "delete"}[policy], 3)
+		srv.Spec.Storage.ReclaimPolicy = policy
+		create(t, newCertUser(ns, srv.Name, "carol"), srv, dataClaim(srv, 0), dataClaim(srv, 1), dataClaim(srv, 2))
+		servers[srv.Name] = map[string]string{"carol": ""}
+	}
+	waitAllConverged(t, 2*time.Minute, ns, servers)
+
+	for name := range servers {
+		updateServer(t, ns, name, func(s *v1alpha1.FTPSServer) { s.Spec.Replicas = new(int32(1)) })
+	}
+	waitAllConverged(t, time.Minute, ns, servers)
+	for name := range servers {
+		srv := &v1alpha1.FTPSServer{}
+		if err := get(ns, name, srv); err != nil {
+			t.Fatal(err)
+		}
+		claimsIntact(t, srv, 3)
+	}
+
+	srv := &v1alpha1.FTPSServer{}
+	if err := get(ns, "keep-retain", srv); err != nil {
+		t.Fatal(err)
+	}
+	if len(srv.Finalizers) != 0 {
+		t.Errorf("a Retain server has finalizers %v", srv.Finalizers)
+	}
+	if err := k8s.Delete(bgCtx, srv); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, time.Minute, "server keep-retain gone", func() error {
+		if err := get(ns, "keep-retain", &v1alpha1.FTPSServer{}); !apierrors.IsNotFound(err) {
+			return fmt.Errorf("%w (%v)", errStillThere, err)
+		}
+		return nil
+	})
+	// Give the operator time to act on the deletion, had it wanted to.
+	time.Sleep(2 * time.Second)
+	claimsIntact(t, srv, 3)
+}
