@@ -97,6 +97,18 @@ envtest: ## Build kube-apiserver, etcd, kube-controller-manager and kubectl from
 bench: deps envtest ## Benchmarks (ftpsd vs vsftpd/ProFTPD/Pure-FTPd, the operator at scale, certificate rotation, micro-benchmarks); about 20 min, loopback, prints one table.
 	bash bench/run.sh
 
+SOAK_SESSIONS ?= 500
+SOAK_DURATION ?= 5m
+.PHONY: soak
+soak: ## Soak ftpsd on loopback: SOAK_SESSIONS FTPS sessions for SOAK_DURATION, every file checked by SHA-256, RSS and goroutines watched; summary in bin/reliability/.
+	go run ./test/soak/cmd/soak -sessions $(SOAK_SESSIONS) -duration $(SOAK_DURATION) -out $(LOCALBIN)/reliability
+
+FUZZ_LONG_TIME ?= 10m
+.PHONY: reliability
+reliability: ## The long runs of docs/reliability.md: every fuzz target for FUZZ_LONG_TIME, then the soak; about an hour; summaries in bin/reliability/.
+	FUZZ_TIME=$(FUZZ_LONG_TIME) hack/fuzz-long.sh
+	$(MAKE) soak
+
 .PHONY: demo
 demo: deps manifests envtest ## The whole stack on this machine with config/samples applied; prints how to connect. Ctrl-C stops it.
 	go run ./hack/demo
