@@ -7,28 +7,11 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/resource"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/ftps-operator/ftps-operator/api/v1alpha1"
 	"github.com/ftps-operator/ftps-operator/internal/render"
+	"github.com/ftps-operator/ftps-operator/internal/testenv"
 )
-
-// dataClaim makes the PVC the StatefulSet controller would make (envtest
-// runs no controller-manager).
-func dataClaim(srv *v1alpha1.FTPSServer, ordinal int32) *corev1.PersistentVolumeClaim {
-	return &corev1.PersistentVolumeClaim{
-		ObjectMeta: metav1.ObjectMeta{
-			Namespace: srv.Namespace,
-			Name:      render.DataClaimName(srv, ordinal),
-			Labels:    render.Labels(srv, render.ComponentServer),
-		},
-		Spec: corev1.PersistentVolumeClaimSpec{
-			AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
-			Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}},
-		},
-	}
-}
 
 // claimDeleted: gone, or going (the pvc-protection finalizer keeps it until
 // no pod uses it).
@@ -55,7 +38,7 @@ func TestDeletionReclaimPolicy(t *testing.T) {
 			create(t, srv)
 			// A claim of another server with a similar name is never touched.
 			other := sampleServer(ns, "gone-2")
-			create(t, dataClaim(srv, 0), dataClaim(srv, 1), dataClaim(srv, 5), dataClaim(other, 0))
+			create(t, testenv.DataClaim(srv, 0), testenv.DataClaim(srv, 1), testenv.DataClaim(srv, 5), testenv.DataClaim(other, 0))
 
 			cur := &v1alpha1.FTPSServer{}
 			eventually(t, "children owned by the server", func() error {

@@ -5,6 +5,7 @@ package testenv
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,14 +13,20 @@ import (
 	"strings"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	apiruntime "k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	ftpsv1alpha1 "github.com/ftps-operator/ftps-operator/api/v1alpha1"
+	"github.com/ftps-operator/ftps-operator/internal/render"
 )
 
 // K8sVersion is the version of the control-plane binaries hack/build-envtest.sh
@@ -137,4 +144,30 @@ func Start(opts Options) (*Env, error) {
 // Stop ends the control plane.
 func (e *Env) Stop() error {
 	return e.Environment.Stop()
+}
+
+// DataClaim is the PVC the StatefulSet controller would make for replica
+// ordinal of srv: no kube-controller-manager runs under envtest.
+func DataClaim(srv *ftpsv1alpha1.FTPSServer, ordinal int32) *corev1.PersistentVolumeClaim {
+	return &corev1.PersistentVolumeClaim{
+		ObjectMeta: metav1.ObjectMeta{
+			Namespace: srv.Namespace,
+			Name:      render.DataClaimName(srv, ordinal),
+			Labels:    render.Labels(srv, render.ComponentServer),
+		},
+		Spec: corev1.PersistentVolumeClaimSpec{
+			AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}},
+		},
+	}
+}
+
+// SetLogger sends controller-runtime's log to stderr when FTPS_TEST_LOG is
+// set, and nowhere otherwise: the reconcilers log a lot.
+func SetLogger() {
+	w := io.Discard
+	if os.Getenv("FTPS_TEST_LOG") != "" {
+		w = os.Stderr
+	}
+	ctrl.SetLogger(zap.New(zap.WriteTo(w), zap.UseDevMode(true)))
 }

@@ -9,12 +9,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/ftps-operator/ftps-operator/api/v1alpha1"
 	"github.com/ftps-operator/ftps-operator/internal/render"
+	"github.com/ftps-operator/ftps-operator/internal/testenv"
 )
 
 // TestChildDeletedByHand deletes each child of a reconciled server in
@@ -59,23 +59,6 @@ func TestChildDeletedByHand(t *testing.T) {
 	}
 }
 
-// dataClaim is the PVC the StatefulSet controller would make for replica
-// ordinal (no kube-controller-manager runs here), as in
-// controllers.TestDeletionReclaimPolicy.
-func dataClaim(srv *v1alpha1.FTPSServer, ordinal int32) *corev1.PersistentVolumeClaim {
-	return &corev1.PersistentVolumeClaim{
-		ObjectMeta: metav1.ObjectMeta{
-			Namespace: srv.Namespace,
-			Name:      render.DataClaimName(srv, ordinal),
-			Labels:    render.Labels(srv, render.ComponentServer),
-		},
-		Spec: corev1.PersistentVolumeClaimSpec{
-			AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
-			Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}},
-		},
-	}
-}
-
 // claimsIntact checks that the claims of srv's ordinals exist and are not
 // being deleted.
 func claimsIntact(t *testing.T, srv *v1alpha1.FTPSServer, ordinals int32) {
@@ -103,7 +86,7 @@ func TestDataClaimsSurvive(t *testing.T) {
 	for _, policy := range []v1alpha1.ReclaimPolicy{v1alpha1.ReclaimRetain, v1alpha1.ReclaimDelete} {
 		srv := newServer(ns, "keep-"+map[v1alpha1.ReclaimPolicy]string{v1alpha1.ReclaimRetain: "retain", v1alpha1.ReclaimDelete: "delete"}[policy], 3)
 		srv.Spec.Storage.ReclaimPolicy = policy
-		create(t, newCertUser(ns, srv.Name, "carol"), srv, dataClaim(srv, 0), dataClaim(srv, 1), dataClaim(srv, 2))
+		create(t, newCertUser(ns, srv.Name, "carol"), srv, testenv.DataClaim(srv, 0), testenv.DataClaim(srv, 1), testenv.DataClaim(srv, 2))
 		servers[srv.Name] = map[string]string{"carol": ""}
 	}
 	waitAllConverged(t, 2*time.Minute, ns, servers)

@@ -9,7 +9,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -25,6 +24,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/ftps-operator/ftps-operator/internal/ftptest"
 )
 
 // password is every soak user's password (bcrypt at MinCost: the credential
@@ -165,24 +166,15 @@ func (s *server) readLog(stderr interface{ Read([]byte) (int, error) }, logFile 
 	w := bufio.NewWriterSize(logFile, 256<<10)
 	sc := bufio.NewScanner(stderr)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	var ctrl, ops string
+	var la ftptest.ListenAddresses
+	found := false
 	for sc.Scan() {
 		line := sc.Bytes()
 		_, _ = w.Write(line)
 		_ = w.WriteByte('\n')
-		if ctrl == "" || ops == "" {
-			var m map[string]any
-			if json.Unmarshal(line, &m) == nil {
-				switch m["msg"] {
-				case "listening":
-					ctrl, _ = m["address"].(string)
-				case "operations endpoint listening":
-					ops, _ = m["address"].(string)
-				}
-				if ctrl != "" && ops != "" {
-					addrs <- [2]string{ctrl, ops}
-				}
-			}
+		if !found && la.Scan(line) {
+			found = true
+			addrs <- [2]string{la.Control, la.Ops}
 		}
 		// A cheap test first: the transfer log is thousands of lines a second.
 		text := string(line)

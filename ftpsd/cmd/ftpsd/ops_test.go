@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -117,23 +116,13 @@ func startSubprocess(t *testing.T, extraArgs ...string) *subprocess {
 	addrs := make(chan [2]string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
-		var ctrl, ops string
+		var la ftptest.ListenAddresses
 		for sc.Scan() {
-			line := sc.Text()
-			_, _ = p.stderr.Write([]byte(line + "\n"))
-			var m map[string]any
-			if json.Unmarshal([]byte(line), &m) != nil {
-				continue
-			}
-			switch m["msg"] {
-			case "listening":
-				ctrl, _ = m["address"].(string)
-			case "operations endpoint listening":
-				ops, _ = m["address"].(string)
-			}
-			if ctrl != "" && ops != "" {
+			line := sc.Bytes()
+			_, _ = p.stderr.Write(append(line, '\n'))
+			if la.Scan(line) {
 				select {
-				case addrs <- [2]string{ctrl, ops}:
+				case addrs <- [2]string{la.Control, la.Ops}:
 				default:
 				}
 			}
