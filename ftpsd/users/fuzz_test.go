@@ -1,6 +1,7 @@
 package users
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 
@@ -61,5 +62,24 @@ func FuzzParse(f *testing.F) {
 		if db2.Len() != db.Len() {
 			t.Fatalf("round trip changed the number of users: %d -> %d", db.Len(), db2.Len())
 		}
+		for _, u := range round.Users {
+			u2, ok := db2.Lookup(u.Username)
+			if !ok {
+				t.Fatalf("round trip lost user %q", u.Username)
+			}
+			if !reflect.DeepEqual(normalUser(&u), normalUser(u2)) {
+				t.Fatalf("round trip changed user %q: %+v -> %+v", u.Username, u, *u2)
+			}
+		}
 	})
+}
+
+// normalUser is u as the engine sees it: an empty permission list and an
+// absent one mean the same (no permission).
+func normalUser(u *User) User {
+	n := *u
+	if len(n.Permissions) == 0 {
+		n.Permissions = nil
+	}
+	return n
 }
