@@ -106,7 +106,7 @@ soak: ## Soak ftpsd on loopback: SOAK_SESSIONS FTPS sessions for SOAK_DURATION, 
 FUZZ_LONG_TIME ?= 10m
 .PHONY: reliability
 reliability: ## The long runs of docs/reliability.md: every fuzz target for FUZZ_LONG_TIME, then the soak; about an hour; summaries in bin/reliability/.
-	FUZZ_TIME=$(FUZZ_LONG_TIME) hack/fuzz-long.sh
+	FUZZ_TIME=$(FUZZ_LONG_TIME) hack/fuzz.sh
 	$(MAKE) soak
 
 .PHONY: demo
