@@ -27,10 +27,7 @@ const rivalWrites = 60
 func TestConflictingWrites(t *testing.T) {
 	ns := namespace(t)
 	startManager(t, ns)
-	passwords := map[string]string{"alice": "password-of-contested"}
-	secret, user := newUser(ns, "contested", "alice", passwords["alice"])
-	create(t, secret, user, newServer(ns, "contested", 2))
-	waitConverged(t, 2*time.Minute, ns, "contested", passwords)
+	passwords := convergedServer(t, ns, "contested")
 
 	rival := client.WithFieldOwner(k8s, "rival")
 	type tally struct{ written, conflicts, failed int }

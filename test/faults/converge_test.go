@@ -107,6 +107,17 @@ func converged(srv *v1alpha1.FTPSServer) wantConditions {
 // internal/render makes of its current spec (users: username to password)
 // and its status says so for the current generation; then it checks every
 // password against its hash.
+// convergedServer creates server name (2 replicas) with one user, alice,
+// waits until it has converged, and returns its passwords.
+func convergedServer(t *testing.T, ns, name string) map[string]string {
+	t.Helper()
+	passwords := map[string]string{"alice": "password-of-" + name}
+	secret, user := newUser(ns, name, "alice", passwords["alice"])
+	create(t, secret, user, newServer(ns, name, 2))
+	waitConverged(t, 2*time.Minute, ns, name, passwords)
+	return passwords
+}
+
 func waitConverged(t *testing.T, timeout time.Duration, ns, name string, passwords map[string]string) {
 	t.Helper()
 	waitAllConverged(t, timeout, ns, map[string]map[string]string{name: passwords})

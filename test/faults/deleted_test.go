@@ -24,10 +24,7 @@ import (
 func TestChildDeletedByHand(t *testing.T) {
 	ns := namespace(t)
 	startManager(t, ns)
-	passwords := map[string]string{"alice": "password-of-hand"}
-	secret, user := newUser(ns, "hand", "alice", passwords["alice"])
-	create(t, secret, user, newServer(ns, "hand", 2))
-	waitConverged(t, 2*time.Minute, ns, "hand", passwords)
+	passwords := convergedServer(t, ns, "hand")
 
 	for _, child := range []client.Object{
 		&appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Name: "hand"}},
