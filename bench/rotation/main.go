@@ -40,6 +40,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/ftps-operator/ftps-operator/ftpsd/reload/projected"
+	"github.com/ftps-operator/ftps-operator/internal/ftptest"
 )
 
 const (
@@ -216,19 +217,15 @@ func waitForSerial(ctx context.Context, addr string, serial *big.Int, t0 time.Ti
 }
 
 func peerSerial(addr string, conf *tls.Config) (*big.Int, error) {
-	c, err := dialFTP(addr)
+	c, err := dialTLS(addr, conf)
 	if err != nil {
 		return nil, err
 	}
-	defer c.close()
-	if err := c.authTLS(conf); err != nil {
-		return nil, err
-	}
-	certs := c.conn.(*tls.Conn).ConnectionState().PeerCertificates
+	defer c.Quit()
+	certs := c.TLSState().PeerCertificates
 	if len(certs) == 0 {
 		return nil, errors.New("no certificate")
 	}
-	_, _, _ = c.cmd("QUIT")
 	return certs[0].SerialNumber, nil
 }
 
@@ -263,21 +260,13 @@ func session(ctx context.Context, addr string, conf *tls.Config, n int) error {
 }
 
 func sessionPaced(ctx context.Context, addr string, conf *tls.Config, n int, pause func() time.Duration) (int, error) {
-	c, err := dialFTP(addr)
+	c, err := dialTLS(addr, conf)
 	if err != nil {
 		return 0, err
 	}
-	defer c.close()
-	if err := c.authTLS(conf); err != nil {
+	defer c.Close()
+	if err := c.Login(user, password); err != nil {
 		return 0, err
-	}
-	for _, step := range []struct {
-		line string
-		code int
-	}{{"USER " + user, 331}, {"PASS " + password, 230}, {"PBSZ 0", 200}, {"PROT P", 200}, {"TYPE I", 200}} {
-		if err := c.expect(step.line, step.code); err != nil {
-			return 0, err
-		}
 	}
 	done := 0
 	for range n {
@@ -286,7 +275,7 @@ func sessionPaced(ctx context.Context, addr string, conf *tls.Config, n int, pau
 		case <-ctx.Done():
 			return done, ctx.Err()
 		}
-		data, err := c.retr(smallFile, conf)
+		data, err := c.Retr(smallFile)
 		if err != nil {
 			return done, err
 		}
@@ -295,7 +284,8 @@ func sessionPaced(ctx context.Context, addr string, conf *tls.Config, n int, pau
 		}
 		done++
 	}
-	return done, c.expect("QUIT", 221)
+	_, err = c.Expect("QUIT", 221)
+	return done, err
 }
 
 // server is the ftpsd process under test.
@@ -357,8 +347,8 @@ limits: {maxSessions: 2000, maxSessionsPerIP: 2000}
 		return nil, err
 	}
 	for range 200 { // up to 10 s
-		if c, err := dialFTP(s.addr); err == nil {
-			c.close()
+		if c, err := ftptest.DialConn(s.addr, nil, ioTimeout); err == nil {
+			c.Close()
 			return s, nil
 		}
 		time.Sleep(50 * time.Millisecond)

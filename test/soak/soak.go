@@ -295,7 +295,7 @@ func (r *run) warmUp() error {
 	if err != nil {
 		return err
 	}
-	defer c.close()
+	defer c.Close()
 	for _, step := range []func() error{
 		func() error { return w.store(c, opStore, "x") },
 		func() error { return w.store(c, opAppend, "x") },
@@ -308,13 +308,13 @@ func (r *run) warmUp() error {
 			return err
 		}
 	}
-	if _, err := c.expect("CWD /", 250); err != nil {
+	if _, err := c.Expect("CWD /", 250); err != nil {
 		return err
 	}
-	if _, err := c.expect("RMD warmup", 250); err != nil {
+	if _, err := c.Expect("RMD warmup", 250); err != nil {
 		return err
 	}
-	c.quit()
+	c.Quit()
 	return nil
 }
 

@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ftps-operator/ftps-operator/internal/ftptest"
 )
 
 // maxFiles bounds a session's folder: beyond it a session deletes more than
@@ -36,7 +38,7 @@ type worker struct {
 	made    bool // the folder exists
 	aborter bool // also aborts uploads halfway
 	aborts  int
-	obs     *conn
+	obs     *ftptest.Conn
 }
 
 // loop runs sessions until ctx ends; an operation in flight always
@@ -63,12 +65,12 @@ func (w *worker) loop(ctx context.Context) {
 			}
 		}
 		if ok {
-			c.quit()
+			c.Quit()
 		} else {
-			c.close()
+			c.Close()
 		}
 		if w.obs != nil {
-			w.obs.quit()
+			w.obs.Quit()
 			w.obs = nil
 		}
 	}
@@ -86,9 +88,9 @@ func sleep(ctx context.Context, d time.Duration) {
 // errKind names an error for the error table: the command and what went
 // wrong, without names or numbers.
 func errKind(err error) string {
-	var re *errReply
+	var re *ftptest.ReplyError
 	if errors.As(err, &re) {
-		return fmt.Sprintf("%s: reply %d", verb(re.line), re.code)
+		return fmt.Sprintf("%s: reply %d", ftptest.Verb(re.Line), re.Code)
 	}
 	var ce *checkError
 	if errors.As(err, &ce) {
@@ -117,27 +119,27 @@ func wrong(kind, format string, args ...any) error {
 }
 
 // connect opens a session and enters the worker's folder (made on first use).
-func (w *worker) connect() (*conn, error) {
+func (w *worker) connect() (*ftptest.Conn, error) {
 	c, err := dial(w.run.srv.ctrl, w.user, w.run.srv.clientTLS(), w.run.o.OpTimeout)
 	if err != nil {
 		return nil, err
 	}
 	if !w.made {
-		if _, err := c.expect("MKD "+w.dir, 257); err != nil {
-			c.close()
+		if _, err := c.Expect("MKD "+w.dir, 257); err != nil {
+			c.Close()
 			return nil, err
 		}
 		w.made = true
 	}
-	if _, err := c.expect("CWD "+w.dir, 250); err != nil {
-		c.close()
+	if _, err := c.Expect("CWD "+w.dir, 250); err != nil {
+		c.Close()
 		return nil, err
 	}
 	return c, nil
 }
 
 // step runs one random operation.
-func (w *worker) step(c *conn) error {
+func (w *worker) step(c *ftptest.Conn) error {
 	n := len(w.f.files)
 	r := w.rnd.IntN(100)
 	switch {
@@ -216,7 +218,7 @@ func (w *worker) send(dst io.Writer, h io.Writer, size int64) error {
 
 // store uploads a new file (STOR), replaces one (STOR) or extends one
 // (APPE); the record changes only on 226.
-func (w *worker) store(c *conn, kind op, name string) error {
+func (w *worker) store(c *ftptest.Conn, kind op, name string) error {
 	old := w.f.files[name]
 	line := "STOR " + name
 	base := (*fileRec)(nil)
@@ -224,10 +226,10 @@ func (w *worker) store(c *conn, kind op, name string) error {
 		line, base = "APPE "+name, old
 	}
 	size := w.fileSize()
-	d, tc, err := c.startData(line)
+	d, tc, err := c.StartData(line)
 	if err != nil {
-		var re *errReply
-		if !errors.As(err, &re) || re.line != line {
+		var re *ftptest.ReplyError
+		if !errors.As(err, &re) || re.Line != line {
 			w.f.doubt(name) // the command may have run
 		}
 		return err
@@ -239,7 +241,7 @@ func (w *worker) store(c *conn, kind op, name string) error {
 	if err := w.send(tc, h, size); err != nil {
 		_ = d.Close()
 		w.f.doubt(name)
-		return fmt.Errorf("%s: upload: %w", verb(line), err)
+		return fmt.Errorf("%s: upload: %w", ftptest.Verb(line), err)
 	}
 	total := size
 	if base != nil {
@@ -249,7 +251,7 @@ func (w *worker) store(c *conn, kind op, name string) error {
 	if err != nil {
 		return err
 	}
-	if err := c.finish(line, d, tc, true); err != nil {
+	if err := c.Finish(line, d, tc, true); err != nil {
 		w.f.doubt(name, rec)
 		return err
 	}
@@ -260,11 +262,11 @@ func (w *worker) store(c *conn, kind op, name string) error {
 }
 
 // retr downloads a file and compares its size and SHA-256 with the record.
-func (w *worker) retr(c *conn) error {
+func (w *worker) retr(c *ftptest.Conn) error {
 	name := w.f.pick(w.rnd)
 	want := w.f.files[name]
 	line := "RETR " + name
-	d, tc, err := c.startData(line)
+	d, tc, err := c.StartData(line)
 	if err != nil {
 		return err
 	}
@@ -274,7 +276,7 @@ func (w *worker) retr(c *conn) error {
 		_ = d.Close()
 		return fmt.Errorf("RETR: download: %w", err)
 	}
-	if err := c.finish(line, d, tc, false); err != nil {
+	if err := c.Finish(line, d, tc, false); err != nil {
 		return err
 	}
 	var sum [32]byte
@@ -290,9 +292,9 @@ func (w *worker) retr(c *conn) error {
 // listing runs LIST, NLST or MLSD on the folder and checks that it names
 // exactly the files the session has (with their sizes where the format has
 // them) and never an upload's temporary file.
-func (w *worker) listing(c *conn, kind op) error {
+func (w *worker) listing(c *ftptest.Conn, kind op) error {
 	line := map[op]string{opList: "LIST", opNlst: "NLST", opMlsd: "MLSD"}[kind]
-	d, tc, err := c.startData(line)
+	d, tc, err := c.StartData(line)
 	if err != nil {
 		return err
 	}
@@ -301,7 +303,7 @@ func (w *worker) listing(c *conn, kind op) error {
 		_ = d.Close()
 		return fmt.Errorf("%s: read: %w", line, err)
 	}
-	if err := c.finish(line, d, tc, false); err != nil {
+	if err := c.Finish(line, d, tc, false); err != nil {
 		return err
 	}
 	if err := w.checkListing(line, body); err != nil {
@@ -363,24 +365,24 @@ func (w *worker) checkListing(verb string, body []byte) error {
 }
 
 // rename moves a file to a fresh name, or over another of its files.
-func (w *worker) rename(c *conn) error {
+func (w *worker) rename(c *ftptest.Conn) error {
 	from := w.f.pick(w.rnd)
 	to := w.f.fresh("r")
 	if others := slices.DeleteFunc(w.f.names(), func(n string) bool { return n == from }); len(others) > 0 && w.rnd.IntN(4) == 0 {
 		to = others[w.rnd.IntN(len(others))]
 	}
 	rec := w.f.files[from]
-	if _, err := c.expect("RNFR "+from, 350); err != nil {
+	if _, err := c.Expect("RNFR "+from, 350); err != nil {
 		return err
 	}
-	code, text, err := c.cmd("RNTO " + to)
+	code, text, err := c.Cmd("RNTO " + to)
 	if err != nil || code != 250 {
 		w.f.doubt(from, nil)
 		w.f.doubt(to, rec)
 		if err != nil {
 			return fmt.Errorf("RNTO: %w", err)
 		}
-		return &errReply{line: "RNTO " + to, code: code, text: text}
+		return &ftptest.ReplyError{Line: "RNTO " + to, Code: code, Text: text}
 	}
 	w.f.set(from, nil)
 	w.f.set(to, rec)
@@ -388,24 +390,24 @@ func (w *worker) rename(c *conn) error {
 	return nil
 }
 
-func (w *worker) dele(c *conn) error {
+func (w *worker) dele(c *ftptest.Conn) error {
 	name := w.f.pick(w.rnd)
-	code, text, err := c.cmd("DELE " + name)
+	code, text, err := c.Cmd("DELE " + name)
 	if err != nil || code != 250 {
 		w.f.doubt(name, nil)
 		if err != nil {
 			return fmt.Errorf("DELE: %w", err)
 		}
-		return &errReply{line: "DELE " + name, code: code, text: text}
+		return &ftptest.ReplyError{Line: "DELE " + name, Code: code, Text: text}
 	}
 	w.f.set(name, nil)
 	w.run.st.ops[opDelete].Add(1)
 	return nil
 }
 
-func (w *worker) size(c *conn) error {
+func (w *worker) size(c *ftptest.Conn) error {
 	name := w.f.pick(w.rnd)
-	text, err := c.expect("SIZE "+name, 213)
+	text, err := c.Expect("SIZE "+name, 213)
 	if err != nil {
 		return err
 	}
@@ -418,7 +420,7 @@ func (w *worker) size(c *conn) error {
 
 // probe asks for a file that was deleted or renamed away (or never made):
 // it must stay gone (550), whether asked with RETR or SIZE.
-func (w *worker) probe(c *conn) error {
+func (w *worker) probe(c *ftptest.Conn) error {
 	name := "never"
 	if len(w.f.gone) > 0 {
 		name = w.f.gone[w.rnd.IntN(len(w.f.gone))]
@@ -430,12 +432,12 @@ func (w *worker) probe(c *conn) error {
 		return nil
 	}
 	line := []string{"RETR ", "SIZE "}[w.rnd.IntN(2)] + name
-	code, text, err := c.cmd(line)
+	code, text, err := c.Cmd(line)
 	if err != nil {
-		return fmt.Errorf("%s: %w", verb(line), err)
+		return fmt.Errorf("%s: %w", ftptest.Verb(line), err)
 	}
 	if code != 550 {
-		return wrong(verb(line)+": deleted file came back", "%s/%s: %q", w.dir, name, text)
+		return wrong(ftptest.Verb(line)+": deleted file came back", "%s/%s: %q", w.dir, name, text)
 	}
 	w.run.st.ops[opProbe].Add(1)
 	return nil
@@ -447,7 +449,7 @@ func (w *worker) probe(c *conn) error {
 // file, then aborts it with ABOR or by resetting the data connection, and
 // checks that the name still holds what it held before and that no
 // temporary file is left.
-func (w *worker) abortUpload(c *conn) error {
+func (w *worker) abortUpload(c *ftptest.Conn) error {
 	name := w.f.fresh("a")
 	if w.rnd.IntN(2) == 0 {
 		name = w.f.pick(w.rnd)
@@ -458,15 +460,15 @@ func (w *worker) abortUpload(c *conn) error {
 		if err != nil {
 			return fmt.Errorf("observer: %w", err)
 		}
-		if _, err := obs.expect("CWD "+w.dir, 250); err != nil {
-			obs.close()
+		if _, err := obs.Expect("CWD "+w.dir, 250); err != nil {
+			obs.Close()
 			return err
 		}
 		w.obs = obs
 		w.run.st.logins.Add(1)
 	}
 	line := "STOR " + name
-	d, tc, err := c.startData(line)
+	d, tc, err := c.StartData(line)
 	if err != nil {
 		return err
 	}
@@ -502,13 +504,13 @@ func (w *worker) abortUpload(c *conn) error {
 	}
 	switch kind {
 	case opAbortABOR:
-		if err := c.send("ABOR"); err != nil {
+		if err := c.Send("ABOR"); err != nil {
 			_ = d.Close()
 			w.f.doubt(name)
 			return fmt.Errorf("ABOR: %w", err)
 		}
 		for _, want := range []int{426, 226} {
-			code, text, err := c.read()
+			code, text, err := c.Read()
 			if err != nil || code != want {
 				_ = d.Close()
 				w.f.doubt(name)
@@ -519,7 +521,7 @@ func (w *worker) abortUpload(c *conn) error {
 	case opAbortRST:
 		_ = d.SetLinger(0) // close with RST: no end of file, an error
 		_ = d.Close()
-		code, text, err := c.read()
+		code, text, err := c.Read()
 		if err != nil || code != 426 {
 			w.f.doubt(name)
 			return fmt.Errorf("STOR after reset: reply %q (want 426): %v", text, err)
@@ -536,9 +538,9 @@ func (w *worker) abortUpload(c *conn) error {
 
 // waitProgress asks STAT (answered during a transfer) until ftpsd has
 // written some of the upload, so that the checks see a real half file.
-func (w *worker) waitProgress(c *conn) error {
+func (w *worker) waitProgress(c *ftptest.Conn) error {
 	for range 100 {
-		code, text, err := c.cmd("STAT")
+		code, text, err := c.Cmd("STAT")
 		if err != nil || code != 211 {
 			return fmt.Errorf("STAT during upload: %q: %v", text, err)
 		}
@@ -588,7 +590,7 @@ func (w *worker) checkDisk(name string, old *fileRec, uploading bool) error {
 // observe lists the folder through the second session, and asks SIZE of
 // every file, while the first session's upload is halfway.
 func (w *worker) observe() error {
-	d, tc, err := w.obs.startData("MLSD")
+	d, tc, err := w.obs.StartData("MLSD")
 	if err != nil {
 		return fmt.Errorf("observer: %w", err)
 	}
@@ -597,7 +599,7 @@ func (w *worker) observe() error {
 		_ = d.Close()
 		return fmt.Errorf("observer MLSD: %w", err)
 	}
-	if err := w.obs.finish("MLSD", d, tc, false); err != nil {
+	if err := w.obs.Finish("MLSD", d, tc, false); err != nil {
 		return fmt.Errorf("observer: %w", err)
 	}
 	return w.checkListing("MLSD", body)
