@@ -130,9 +130,6 @@ func (a applier) apply(ctx context.Context, owner *v1alpha1.FTPSServer, obj clie
 // refuses the Service (two ports named "ftp"). Other managers' labels,
 // annotations and other fields stay theirs.
 func (a applier) claimForeignListItems(ctx context.Context, gvk schema.GroupVersionKind, cur client.Object) error {
-	if a.reader == nil {
-		return nil
-	}
 	fresh := &unstructured.Unstructured{}
 	fresh.SetGroupVersionKind(gvk)
 	if err := a.reader.Get(ctx, client.ObjectKeyFromObject(cur), fresh); err != nil {

@@ -694,3 +694,10 @@ func TestAbuseBounceAndHijack(t *testing.T) {
 		}
 	}
 }
+
+// passiveHeldBy is how many unconnected passive listeners ip holds.
+func (s *Server) passiveHeldBy(ip netip.Addr) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.passiveHeld[ip]
+}

@@ -372,13 +372,6 @@ func (s *Server) releasePassive(ip netip.Addr) {
 	}
 }
 
-// passiveHeldBy is how many unconnected passive listeners ip holds.
-func (s *Server) passiveHeldBy(ip netip.Addr) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.passiveHeld[ip]
-}
-
 func (s *Server) openSessions() []*session {
 	s.mu.Lock()
 	defer s.mu.Unlock()
