@@ -381,7 +381,7 @@ func (s *session) openData(ctx context.Context, setup dataSetup) (net.Conn, erro
 	if s.prot != 'P' {
 		return c, nil
 	}
-	tc := tls.Server(c, s.dataTLS)
+	tc := tls.Server(&bulkConn{Conn: c}, s.dataTLS)
 	if err := tc.HandshakeContext(ctx); err != nil {
 		_ = c.Close()
 		return nil, fmt.Errorf("%w: %v", errDataTLS, err)

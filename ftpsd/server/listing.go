@@ -185,7 +185,7 @@ func (s *session) sendListing(verb, arg string, dirOnly bool) {
 	home, u, now := s.home, s.user, time.Now()
 	s.startTransfer(true, verb+" "+virt, "Opening ASCII mode data connection for "+verb+" "+virt,
 		func(t *transfer, conn net.Conn) error {
-			w := bufio.NewWriterSize(&progressConn{c: conn, t: t, timeout: s.cfg.Limits.DataTimeout.Duration}, 32<<10)
+			w := bufio.NewWriterSize(&progressConn{c: conn, t: t, timeout: s.cfg.Limits.DataTimeout.Duration, bulk: bulkOf(conn)}, 32<<10)
 			var err error
 			if fi.IsDir() {
 				err = writeListing(w, home, rel, verb, u, now)

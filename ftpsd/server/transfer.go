@@ -49,12 +49,17 @@ func (t *transfer) setConn(c net.Conn) bool {
 }
 
 // abort stops the transfer from another goroutine: closing the data
-// connection (or the passive listener still waiting) unblocks its I/O.
+// connection (or the passive listener still waiting) unblocks its I/O. A TLS
+// data connection's socket is closed directly: an aborted transfer owes its
+// peer no close_notify, and sending one would wait behind a write blocked
+// on a client that stopped reading.
 func (t *transfer) abort() {
 	t.aborted.Store(true)
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.conn != nil {
+	if tc, ok := t.conn.(*tls.Conn); ok {
+		_ = tc.NetConn().Close()
+	} else if t.conn != nil {
 		_ = t.conn.Close()
 	}
 	if t.setup != nil {

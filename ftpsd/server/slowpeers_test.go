@@ -1,0 +1,140 @@
+package server
+
+import (
+	"bytes"
+	"crypto/tls"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/ftps-operator/ftps-operator/ftpsd/config"
+)
+
+// Uploads wait for a buffer's worth of data before waking (lowWater); the
+// data timeout still tells a slow client from a stalled one: a client that
+// sends a little at a time, slower than the low-water mark per data
+// timeout, completes; a client that sends nothing more is cut off with 426
+// and leaves no file. Under PROT P and PROT C alike.
+func TestUploadSlowAndStalledClients(t *testing.T) {
+	const dataTimeout = 400 * time.Millisecond
+	e := newEnv(t, envOpt{mutate: func(c *config.Config) {
+		c.Limits.DataTimeout.Duration = dataTimeout
+		c.Policy.Data.Protection = config.ProtectionClientChoice
+	}})
+	piece := randomBytes(t, 1000)
+	for _, prot := range []string{"P", "C"} {
+		// open starts STOR name and returns the data connection to write.
+		open := func(t *testing.T, name string) (*client, net.Conn, net.Conn) {
+			c := e.dial(false)
+			c.secure()
+			c.must("TYPE I", 200)
+			c.must("PROT "+prot, 200)
+			raw := c.dialData(c.epsv())
+			c.must("STOR "+name, 150)
+			conf := c.tlsConf
+			if prot == "C" {
+				conf = nil
+			}
+			data, err := c.wrap(raw, conf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c, raw, data
+		}
+
+		t.Run("PROT "+prot+" slow client completes", func(t *testing.T) {
+			c, raw, data := open(t, "slow-"+prot)
+			var sent []byte
+			// 5 pieces, 3/4 of a data timeout apart: the whole upload takes
+			// about three data timeouts, each gap is shorter than one.
+			for i := range 5 {
+				if i > 0 {
+					time.Sleep(dataTimeout * 3 / 4)
+				}
+				if _, err := data.Write(piece); err != nil {
+					code, text := c.read()
+					t.Fatalf("piece %d: %v (reply %d %q)", i, err, code, text)
+				}
+				sent = append(sent, piece...)
+			}
+			if tc, ok := data.(*tls.Conn); ok {
+				_ = tc.CloseWrite()
+			}
+			_ = closeWrite(raw)
+			c.expect(226)
+			if got, err := e.readFile("slow-" + prot); err != nil || !bytes.Equal(got, sent) {
+				t.Fatalf("stored %d bytes (%v), sent %d", len(got), err, len(sent))
+			}
+			c.must("NOOP", 200)
+		})
+
+		t.Run("PROT "+prot+" stalled client is cut off", func(t *testing.T) {
+			c, _, data := open(t, "stalled-"+prot)
+			if _, err := data.Write(piece); err != nil {
+				t.Fatal(err)
+			}
+			// Nothing more, and the data connection stays open.
+			code, text := c.read()
+			if code != 426 {
+				t.Fatalf("stalled upload: %d %q, want 426", code, text)
+			}
+			for _, name := range listDirNames(t, e.home()) {
+				if name == "stalled-"+prot || name[0] == '.' {
+					t.Fatalf("a stalled upload left %q", name)
+				}
+			}
+			c.must("NOOP", 200)
+		})
+	}
+}
+
+// A client that reads a download slowly, less than a sendfile chunk per
+// data timeout but never stopping, gets the whole file: the data timeout
+// counts time without progress, not time per chunk. Under PROT P and PROT C.
+func TestDownloadSlowReader(t *testing.T) {
+	const dataTimeout = 400 * time.Millisecond
+	e := newEnv(t, envOpt{mutate: func(c *config.Config) {
+		c.Limits.DataTimeout.Duration = dataTimeout
+		c.Policy.Data.Protection = config.ProtectionClientChoice
+	}})
+	want := randomBytes(t, 4<<20)
+	e.writeFile("slow.bin", want)
+	for _, prot := range []string{"P", "C"} {
+		t.Run("PROT "+prot, func(t *testing.T) {
+			c := e.dial(false)
+			c.secure()
+			c.must("TYPE I", 200)
+			c.must("PROT "+prot, 200)
+			raw := c.dialData(c.epsv())
+			// A small window, so that the server waits on this reader.
+			_ = raw.(*net.TCPConn).SetReadBuffer(32 << 10)
+			c.must("RETR slow.bin", 150)
+			conf := c.tlsConf
+			if prot == "C" {
+				conf = nil
+			}
+			data, err := c.wrap(raw, conf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// 128 KiB per dataTimeout/6: 768 KiB per data timeout, less than
+			// a sendfile chunk (1 MiB), more than a TLS write (256 KiB).
+			var got []byte
+			buf := make([]byte, 128<<10)
+			for range 1000 { // 4 MiB needs 32 full reads; the loop ends at EOF
+				_ = raw.SetReadDeadline(time.Now().Add(20 * time.Second))
+				n, err := io.ReadFull(data, buf)
+				got = append(got, buf[:n]...)
+				if err != nil {
+					break
+				}
+				time.Sleep(dataTimeout / 6)
+			}
+			c.expect(226)
+			if !bytes.Equal(got, want) {
+				t.Fatalf("got %d bytes, want the %d of the file", len(got), len(want))
+			}
+		})
+	}
+}
