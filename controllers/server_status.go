@@ -138,8 +138,18 @@ func desiredStatus(srv *v1alpha1.FTPSServer, out *childOutcome, reconcileErr err
 	return st
 }
 
+// underWay are the reasons of a False condition that only say the work is
+// still being done (the certificate being issued, addresses or pods yet to
+// come): a new server starts with them, and they are no news.
+var underWay = map[string]bool{
+	ReasonIssuing: true, ReasonCertificateNotReady: true, ReasonServicesNotReady: true, ReasonNotAvailable: true,
+}
+
 // updateStatus writes the status when it changed, and records an event when
-// Ready or CertificateReady changes.
+// Ready or CertificateReady changes. A condition's first value records none
+// when it only says the work is under way: events are for changes and for
+// problems, and a thousand new servers would otherwise make two thousand
+// warnings that say nothing.
 func (r *FTPSServerReconciler) updateStatus(ctx context.Context, srv *v1alpha1.FTPSServer, out *childOutcome, reconcileErr error) error {
 	st := desiredStatus(srv, out, reconcileErr)
 	if equality.Semantic.DeepEqual(st, srv.Status) {
@@ -148,6 +158,9 @@ func (r *FTPSServerReconciler) updateStatus(ctx context.Context, srv *v1alpha1.F
 	for _, t := range []string{v1alpha1.ConditionReady, v1alpha1.ConditionCertificateReady} {
 		before, after := meta.FindStatusCondition(srv.Status.Conditions, t), meta.FindStatusCondition(st.Conditions, t)
 		if after == nil || (before != nil && before.Status == after.Status && before.Reason == after.Reason) {
+			continue
+		}
+		if before == nil && after.Status != metav1.ConditionTrue && underWay[after.Reason] {
 			continue
 		}
 		typ := corev1.EventTypeNormal

@@ -8,12 +8,45 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/ftps-operator/ftps-operator/api/v1alpha1"
 	"github.com/ftps-operator/ftps-operator/internal/render"
 )
+
+// serverEvents maps the reason of each event about server name to its type.
+func serverEvents(ns, name string) (map[string]string, error) {
+	var list eventsv1.EventList
+	if err := k8s.List(testCtx, &list, client.InNamespace(ns)); err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, e := range list.Items {
+		if e.Regarding.Kind == "FTPSServer" && e.Regarding.Name == name {
+			out[e.Reason] = e.Type
+		}
+	}
+	return out, nil
+}
+
+// wantEvent waits for an event of the given reason and type about server name.
+func wantEvent(t *testing.T, ns, name, reason, typ string) map[string]string {
+	t.Helper()
+	var got map[string]string
+	eventually(t, reason+" event", func() error {
+		var err error
+		if got, err = serverEvents(ns, name); err != nil {
+			return err
+		}
+		if got[reason] != typ {
+			return fmt.Errorf("events %v, want %s %s", got, typ, reason)
+		}
+		return nil
+	})
+	return got
+}
 
 func poke(t *testing.T, ns, name string) {
 	t.Helper()
@@ -105,7 +138,9 @@ func TestSelfSignedRenewal(t *testing.T) {
 }
 
 // TestBroughtSecret: spec.tls.secretName names a Secret the user manages;
-// the pods mount it, and CertificateReady follows its existence.
+// the pods mount it, and CertificateReady follows its existence. Events
+// report the missing Secret (a problem) and its arrival (a change), not the
+// first "under way" values of Ready.
 func TestBroughtSecret(t *testing.T) {
 	ns := namespace(t)
 	srv := sampleServer(ns, "byo")
@@ -153,4 +188,10 @@ func TestBroughtSecret(t *testing.T) {
 		}
 		return nil
 	})
+	wantEvent(t, ns, "byo", "SecretNotFound", corev1.EventTypeWarning)
+	events := wantEvent(t, ns, "byo", "SecretProvided", corev1.EventTypeNormal)
+	// Ready's first value, False/CertificateNotReady, came before both.
+	if typ, ok := events["CertificateNotReady"]; ok {
+		t.Errorf("a %s event for Ready's first value, under way: %v", typ, events)
+	}
 }

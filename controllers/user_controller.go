@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -25,6 +26,13 @@ const (
 	ReasonDuplicateUsername      = "DuplicateUsername"
 	ReasonPasswordTooLong        = "PasswordTooLong"
 )
+
+// serverGrace is how long a new user waits for its server before it
+// reports ServerNotFound. Tools that apply many manifests at once (kubectl
+// apply -f on a folder, Argo CD, Flux) often create a user a moment before
+// its server; reporting ServerNotFound and then Ready a second later would
+// only make its status flap (and cost two writes instead of one).
+const serverGrace = 5 * time.Second
 
 // maxPasswordBytes is bcrypt's limit; users.HashPassword refuses longer
 // passwords rather than truncate them, and the server leaves such a user out.
@@ -51,6 +59,12 @@ func (r *FTPSUserReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 	status, reason, msg, err := r.readiness(ctx, u)
 	if err != nil {
 		return ctrl.Result{}, err
+	}
+	if reason == ReasonServerNotFound && meta.FindStatusCondition(u.Status.Conditions, v1alpha1.ConditionReady) == nil {
+		// The server's creation, if it comes, reconciles this user again.
+		if age := time.Since(u.CreationTimestamp.Time); age < serverGrace {
+			return ctrl.Result{RequeueAfter: serverGrace - age}, nil
+		}
 	}
 	st := *u.Status.DeepCopy()
 	st.ObservedGeneration = u.Generation
