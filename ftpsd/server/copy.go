@@ -1,13 +1,11 @@
 package server
 
 import (
-	"crypto/tls"
 	"errors"
 	"io"
 	"net"
 	"os"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -88,26 +86,6 @@ func (p *progressConn) Write(b []byte) (int, error) {
 		err = &dataConnError{err}
 	}
 	return n, err
-}
-
-// rawSocket returns the TCP socket under a data connection (under its TLS
-// layer and bulkConn), or nil.
-func rawSocket(conn net.Conn) syscall.RawConn {
-	if tc, ok := conn.(*tls.Conn); ok {
-		conn = tc.NetConn()
-	}
-	if b, ok := conn.(*bulkConn); ok {
-		conn = b.Conn
-	}
-	tcp, ok := conn.(*net.TCPConn)
-	if !ok {
-		return nil
-	}
-	rc, err := tcp.SyscallConn()
-	if err != nil {
-		return nil
-	}
-	return rc
 }
 
 func isTimeout(err error) bool {

@@ -3,6 +3,7 @@
 package server
 
 import (
+	"crypto/tls"
 	"net"
 	"syscall"
 
@@ -11,9 +12,9 @@ import (
 
 const (
 	// uploadLowWater is how many bytes must be queued on an upload's socket
-	// before the kernel wakes ftpsd to read them: one transfer buffer.
-	// Woken for every segment instead, ftpsd spent about a fifth more CPU
-	// per byte received (docs/benchmarks.md).
+	// before the kernel wakes ftpsd to read them: one transfer buffer. It
+	// took a fifth of ftpsd's CPU per byte received away, compared with a
+	// wake-up for every segment (docs/benchmarks.md).
 	uploadLowWater = bufSize
 	// downloadUnsent caps the bytes a download keeps queued in the kernel
 	// but not yet sent (TCP_NOTSENT_LOWAT). Without it the send buffer
@@ -77,4 +78,24 @@ func setSockopt(rc syscall.RawConn, level, opt, value int) error {
 		return err
 	}
 	return serr
+}
+
+// rawSocket returns the TCP socket under a data connection (under its TLS
+// layer and bulkConn), or nil.
+func rawSocket(conn net.Conn) syscall.RawConn {
+	if tc, ok := conn.(*tls.Conn); ok {
+		conn = tc.NetConn()
+	}
+	if b, ok := conn.(*bulkConn); ok {
+		conn = b.Conn
+	}
+	tcp, ok := conn.(*net.TCPConn)
+	if !ok {
+		return nil
+	}
+	rc, err := tcp.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	return rc
 }
