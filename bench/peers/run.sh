@@ -20,7 +20,7 @@
 # SERVER is ftpsd | vsftpd | proftpd | pure-ftpd (default: all four).
 # Knobs (environment): FTPBENCH_STATE (/var/tmp/ftpbench), FTPBENCH_RUN_DIR
 # (results dir; default $STATE/results/<UTC time>), FTPBENCH_CERT (ecdsa |
-# rsa), FTPBENCH_RUNS (3), FTPBENCH_SESSIONS (200), FTPBENCH_IDLE (200),
+# rsa), FTPBENCH_RUNS (5), FTPBENCH_SESSIONS (200), FTPBENCH_IDLE (200),
 # FTPBENCH_IDLE_BIG (10000 idle sessions for ftpsd only; 0 = skip),
 # FTPBENCH_BIG_MIB (1024), FTPBENCH_PIN (0; 1 = server on CPU 1, client on
 # CPU 0), FTPBENCH_BUDGET_S (1260), FTPBENCH_CURL_LOOP_MAX_S (100),
@@ -40,7 +40,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)   # ftpsd and the Go tools are built from here
 STATE=${FTPBENCH_STATE:-/var/tmp/ftpbench}
 CERT_KIND=${FTPBENCH_CERT:-ecdsa}
-RUNS=${FTPBENCH_RUNS:-3}
+RUNS=${FTPBENCH_RUNS:-5}
 SESSIONS=${FTPBENCH_SESSIONS:-200}
 IDLE=${FTPBENCH_IDLE:-200}
 IDLE_BIG=${FTPBENCH_IDLE_BIG:-10000}
@@ -632,14 +632,17 @@ transfer_once() {
 
 # interleaved METRIC CURLCMD... : RUNS rounds, each server once per round, so
 # that a slow phase of the (shared, virtual) machine hits all servers alike
+# The order rotates from round to round, so that no server always goes
+# first, or always follows the same one (whose upload the kernel may still
+# be cleaning up).
 interleaved() {
-  local metric=$1 r s
+  local metric=$1 r i n=${#ACTIVE[@]}
   shift
-  log "$metric: $RUNS rounds over ${ACTIVE[*]}"
+  log "$metric: $RUNS rounds over ${ACTIVE[*]} (order rotating)"
   for ((r = 1; r <= RUNS; r++)); do
-    for s in "${ACTIVE[@]}"; do
+    for ((i = 0; i < n; i++)); do
       budget_left || return 0
-      transfer_once "$s" "$metric" "$r" "$@"
+      transfer_once "${ACTIVE[(i + r - 1) % n]}" "$metric" "$r" "$@"
     done
   done
   return 0
