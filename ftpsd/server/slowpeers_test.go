@@ -11,6 +11,40 @@ import (
 	"github.com/ftps-operator/ftps-operator/ftpsd/config"
 )
 
+// slowEnv is a server with the given data timeout that allows PROT C.
+func slowEnv(t *testing.T, dataTimeout time.Duration) *testEnv {
+	return newEnv(t, envOpt{mutate: func(c *config.Config) {
+		c.Limits.DataTimeout.Duration = dataTimeout
+		c.Policy.Data.Protection = config.ProtectionClientChoice
+	}})
+}
+
+// openData logs in with PROT prot, sends command over a passive data
+// connection (prepared by before, when not nil, ahead of the command) and
+// returns the session, the raw data connection and the one to move data
+// through (TLS under PROT P).
+func openData(t *testing.T, e *testEnv, prot, command string, before func(net.Conn)) (*client, net.Conn, net.Conn) {
+	t.Helper()
+	c := e.dial(false)
+	c.secure()
+	c.must("TYPE I", 200)
+	c.must("PROT "+prot, 200)
+	raw := c.dialData(c.epsv())
+	if before != nil {
+		before(raw)
+	}
+	c.must(command, 150)
+	conf := c.tlsConf
+	if prot == "C" {
+		conf = nil
+	}
+	data, err := c.wrap(raw, conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, raw, data
+}
+
 // Uploads wait for a buffer's worth of data before waking (lowWater); the
 // data timeout still tells a slow client from a stalled one: a client that
 // sends a little at a time, slower than the low-water mark per data
@@ -18,33 +52,12 @@ import (
 // and leaves no file. Under PROT P and PROT C alike.
 func TestUploadSlowAndStalledClients(t *testing.T) {
 	const dataTimeout = 400 * time.Millisecond
-	e := newEnv(t, envOpt{mutate: func(c *config.Config) {
-		c.Limits.DataTimeout.Duration = dataTimeout
-		c.Policy.Data.Protection = config.ProtectionClientChoice
-	}})
+	e := slowEnv(t, dataTimeout)
 	piece := randomBytes(t, 1000)
 	for _, prot := range []string{"P", "C"} {
-		// open starts STOR name and returns the data connection to write.
-		open := func(t *testing.T, name string) (*client, net.Conn, net.Conn) {
-			c := e.dial(false)
-			c.secure()
-			c.must("TYPE I", 200)
-			c.must("PROT "+prot, 200)
-			raw := c.dialData(c.epsv())
-			c.must("STOR "+name, 150)
-			conf := c.tlsConf
-			if prot == "C" {
-				conf = nil
-			}
-			data, err := c.wrap(raw, conf)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return c, raw, data
-		}
 
 		t.Run("PROT "+prot+" slow client completes", func(t *testing.T) {
-			c, raw, data := open(t, "slow-"+prot)
+			c, raw, data := openData(t, e, prot, "STOR slow-"+prot, nil)
 			var sent []byte
 			// 5 pieces, 3/4 of a data timeout apart: the whole upload takes
 			// about three data timeouts, each gap is shorter than one.
@@ -70,7 +83,7 @@ func TestUploadSlowAndStalledClients(t *testing.T) {
 		})
 
 		t.Run("PROT "+prot+" stalled client is cut off", func(t *testing.T) {
-			c, _, data := open(t, "stalled-"+prot)
+			c, _, data := openData(t, e, prot, "STOR stalled-"+prot, nil)
 			if _, err := data.Write(piece); err != nil {
 				t.Fatal(err)
 			}
@@ -94,30 +107,15 @@ func TestUploadSlowAndStalledClients(t *testing.T) {
 // counts time without progress, not time per chunk. Under PROT P and PROT C.
 func TestDownloadSlowReader(t *testing.T) {
 	const dataTimeout = 400 * time.Millisecond
-	e := newEnv(t, envOpt{mutate: func(c *config.Config) {
-		c.Limits.DataTimeout.Duration = dataTimeout
-		c.Policy.Data.Protection = config.ProtectionClientChoice
-	}})
+	e := slowEnv(t, dataTimeout)
 	want := randomBytes(t, 4<<20)
 	e.writeFile("slow.bin", want)
 	for _, prot := range []string{"P", "C"} {
 		t.Run("PROT "+prot, func(t *testing.T) {
-			c := e.dial(false)
-			c.secure()
-			c.must("TYPE I", 200)
-			c.must("PROT "+prot, 200)
-			raw := c.dialData(c.epsv())
 			// A small window, so that the server waits on this reader.
-			_ = raw.(*net.TCPConn).SetReadBuffer(32 << 10)
-			c.must("RETR slow.bin", 150)
-			conf := c.tlsConf
-			if prot == "C" {
-				conf = nil
-			}
-			data, err := c.wrap(raw, conf)
-			if err != nil {
-				t.Fatal(err)
-			}
+			c, raw, data := openData(t, e, prot, "RETR slow.bin", func(raw net.Conn) {
+				_ = raw.(*net.TCPConn).SetReadBuffer(32 << 10)
+			})
 			// 128 KiB per dataTimeout/6: 768 KiB per data timeout, less than
 			// a sendfile chunk (1 MiB), more than a TLS write (256 KiB).
 			var got []byte
