@@ -36,7 +36,7 @@ type uploadFile struct {
 	pos     int64 // the file offset the next write goes to
 	// reservedTo is the file offset up to which space is reserved; 0 while
 	// nothing is. noReserve: reserving stopped (not supported, little free
-	// space, an error) or never started.
+	// space, an error), or the start offset is unknown.
 	reservedTo int64
 	noReserve  bool
 }
