@@ -149,7 +149,14 @@ func (s *session) copyOut(t *transfer, conn net.Conn, f *os.File, typ byte) erro
 func (s *session) copyIn(t *transfer, f *os.File, conn net.Conn, typ byte, sync bool) error {
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
-	r := &progressConn{c: conn, t: t, timeout: s.cfg.Limits.DataTimeout.Duration, low: raiseLowWater(conn)}
+	r := &progressConn{c: conn, t: t, timeout: s.cfg.Limits.DataTimeout.Duration}
+	if _, clear := conn.(*net.TCPConn); clear {
+		// In the clear only: the end of a clear upload is the client's
+		// close, which wakes the reader at any low-water mark. Under TLS a
+		// client may send close_notify and wait for ours before it closes
+		// (Python's ftplib does): 31 bytes that would never reach the mark.
+		r.low = raiseLowWater(conn)
+	}
 	var err error
 	if typ == 'A' {
 		err = asciiIn(f, r, *bp)
