@@ -11,10 +11,10 @@ import (
 )
 
 const (
-	// uploadLowWater is how many bytes must be queued on an upload's socket
-	// before the kernel wakes ftpsd to read them: one transfer buffer. It
-	// took a fifth of ftpsd's CPU per byte received away, compared with a
-	// wake-up for every segment (docs/benchmarks.md).
+	// uploadLowWater is how many bytes must be queued on a clear upload's
+	// socket before the kernel wakes ftpsd to read them: one transfer
+	// buffer. It took a sixth of ftpsd's CPU per byte received away,
+	// compared with a wake-up for every segment (docs/benchmarks.md).
 	uploadLowWater = bufSize
 	// downloadUnsent caps the bytes a download keeps queued in the kernel
 	// but not yet sent (TCP_NOTSENT_LOWAT). Without it the send buffer
