@@ -148,7 +148,7 @@ func wantContent(t *testing.T, e *testEnv, name string, want []byte) {
 }
 
 // A STOR larger than the free space, over each data path (TLS, clear with
-// splice, ASCII) and with and without fsync: 452, the temporary file is
+// the low-water mark, ASCII) and with and without fsync: 452, the temporary file is
 // gone, the file it was to replace is intact, the session and other
 // sessions go on, and once space is freed the same uploads work.
 func TestDiskFullStore(t *testing.T) {
@@ -157,7 +157,7 @@ func TestDiskFullStore(t *testing.T) {
 		prot, typ string
 	}{
 		{"PROT P TYPE I", "P", "I"},
-		{"PROT C TYPE I (splice)", "C", "I"},
+		{"PROT C TYPE I", "C", "I"},
 		{"PROT P TYPE A", "P", "A"},
 	}
 	for _, sync := range []bool{true, false} {
