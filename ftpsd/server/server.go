@@ -236,8 +236,7 @@ func (s *Server) Serve(ln net.Listener, implicit bool) error {
 			if s.closing.Load() {
 				return ErrServerClosed
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() || isTemporary(err) {
+			if isTimeout(err) || isTemporary(err) {
 				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
 				s.log.Warn("accept error; retrying", "error", err, "backoff", backoff)
 				time.Sleep(backoff)

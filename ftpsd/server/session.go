@@ -238,8 +238,7 @@ func (s *session) serveLines() {
 				s.reply(rLineEndless)
 				return
 			}
-			var ne net.Error
-			if errors.As(r.err, &ne) && ne.Timeout() {
+			if isTimeout(r.err) {
 				what := "idle"
 				if !s.loggedIn() {
 					what = "login"
@@ -315,8 +314,7 @@ func readLine(rq readRequest, xferActive *atomic.Bool, xferEnded *atomic.Int64) 
 			}
 			return "", fmt.Errorf("%w: more than %d bytes", errLineEndless, maxDiscard)
 		}
-		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() && len(b) == 0 && rq.idle > 0 {
+		if isTimeout(err) && len(b) == 0 && rq.idle > 0 {
 			if xferActive.Load() {
 				deadline = time.Now().Add(rq.idle)
 				continue
@@ -379,8 +377,7 @@ func (s *session) write(msg string) {
 		// The session ends: its client does not read its replies (each
 		// further one would wait for the deadline again), or is gone, or
 		// the TLS stream is broken (a failed write is final for tls.Conn).
-		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() {
+		if isTimeout(err) {
 			s.log.Info("reply write timed out: closing the session", "timeout", s.srv.replyTimeout.String())
 		} else {
 			s.log.Debug("reply write failed", "error", err)

@@ -3,7 +3,6 @@
 package server
 
 import (
-	"crypto/tls"
 	"net"
 	"syscall"
 
@@ -83,10 +82,7 @@ func setSockopt(rc syscall.RawConn, level, opt, value int) error {
 // rawSocket returns the TCP socket under a data connection (under its TLS
 // layer and bulkConn), or nil.
 func rawSocket(conn net.Conn) syscall.RawConn {
-	if tc, ok := conn.(*tls.Conn); ok {
-		conn = tc.NetConn()
-	}
-	if b, ok := conn.(*bulkConn); ok {
+	if b := bulkOf(conn); b != nil {
 		conn = b.Conn
 	}
 	tcp, ok := conn.(*net.TCPConn)
