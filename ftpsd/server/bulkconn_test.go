@@ -12,10 +12,15 @@ import (
 	"time"
 )
 
-// countingConn counts the write calls that reach the socket.
+// countingConn counts the read and write calls that reach the socket.
 type countingConn struct {
 	net.Conn
-	writes atomic.Int64
+	reads, writes atomic.Int64
+}
+
+func (c *countingConn) Read(p []byte) (int, error) {
+	c.reads.Add(1)
+	return c.Conn.Read(p)
 }
 
 func (c *countingConn) Write(p []byte) (int, error) {

@@ -137,32 +137,43 @@ func TestDownloadSlowReader(t *testing.T) {
 	}
 }
 
-// A PROT P client that ends a small upload with close_notify and waits for
-// the server's before it closes the connection (Python's ftplib unwrap()
-// does) gets it at once, and then 226: the server reads the close_notify
-// as soon as it arrives, not when the data timeout passes.
+// A PROT P client that ends an upload with close_notify and waits for the
+// server's before it closes the connection (Python's ftplib unwrap() does)
+// gets it at once, and then 226: the server reads the close_notify as soon
+// as it arrives, not when the data timeout passes. The large upload's last
+// bytes arrive while the server waits under its raised low-water mark.
 func TestUploadCloseNotifyExchange(t *testing.T) {
-	e := slowEnv(t, time.Minute)
-	c, raw, data := openData(t, e, "P", "STOR small.bin", nil)
-	want := randomBytes(t, 3000)
-	// Let the server start waiting for data first, as it does when the
-	// client takes a moment (a real client reading its file, say).
-	time.Sleep(200 * time.Millisecond)
-	if _, err := data.Write(want); err != nil {
-		t.Fatal(err)
-	}
-	tc := data.(*tls.Conn)
-	if err := tc.CloseWrite(); err != nil { // close_notify, and no TCP FIN yet
-		t.Fatal(err)
-	}
-	// Far less than the data timeout: the server must answer by itself.
-	_ = raw.SetReadDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.Copy(io.Discard, tc); err != nil {
-		t.Fatalf("waiting for the server's close_notify: %v", err)
-	}
-	_ = raw.Close()
-	c.expect(226)
-	if got, err := e.readFile("small.bin"); err != nil || !bytes.Equal(got, want) {
-		t.Fatalf("stored %d bytes (%v), sent %d", len(got), err, len(want))
+	for _, tc := range []struct {
+		name       string
+		body, tail int
+	}{{"small", 0, 3000}, {"large", 4 << 20, 3000}} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := slowEnv(t, time.Minute)
+			c, raw, data := openData(t, e, "P", "STOR up.bin", nil)
+			want := randomBytes(t, tc.body+tc.tail)
+			if _, err := data.Write(want[:tc.body]); err != nil {
+				t.Fatal(err)
+			}
+			// Let the server catch up and wait for data first, as it does
+			// when the client takes a moment (reading its file, say).
+			time.Sleep(200 * time.Millisecond)
+			if _, err := data.Write(want[tc.body:]); err != nil {
+				t.Fatal(err)
+			}
+			dc := data.(*tls.Conn)
+			if err := dc.CloseWrite(); err != nil { // close_notify, and no TCP FIN yet
+				t.Fatal(err)
+			}
+			// Far less than the data timeout: the server must answer by itself.
+			_ = raw.SetReadDeadline(time.Now().Add(10 * time.Second))
+			if _, err := io.Copy(io.Discard, dc); err != nil {
+				t.Fatalf("waiting for the server's close_notify: %v", err)
+			}
+			_ = raw.Close()
+			c.expect(226)
+			if got, err := e.readFile("up.bin"); err != nil || !bytes.Equal(got, want) {
+				t.Fatalf("stored %d bytes (%v), sent %d", len(got), err, len(want))
+			}
+		})
 	}
 }

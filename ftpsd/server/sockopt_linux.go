@@ -10,11 +10,6 @@ import (
 )
 
 const (
-	// uploadLowWater is how many bytes must be queued on a clear upload's
-	// socket before the kernel wakes ftpsd to read them: one transfer
-	// buffer. It took a sixth of ftpsd's CPU per byte received away,
-	// compared with a wake-up for every segment (docs/benchmarks.md).
-	uploadLowWater = bufSize
 	// downloadUnsent caps the bytes a download keeps queued in the kernel
 	// but not yet sent (TCP_NOTSENT_LOWAT). Without it the send buffer
 	// grows to megabytes, and a writer is woken only when half of that has
@@ -30,14 +25,28 @@ type lowWater struct {
 	rc syscall.RawConn
 }
 
+// newLowWater returns the low-water mark of conn's socket, or nil.
+func newLowWater(conn net.Conn) *lowWater {
+	if rc := rawSocket(conn); rc != nil {
+		return &lowWater{rc: rc}
+	}
+	return nil
+}
+
 // raiseLowWater sets the low-water mark on conn's socket. It returns nil
 // when it cannot.
 func raiseLowWater(conn net.Conn) *lowWater {
-	rc := rawSocket(conn)
-	if rc == nil || setSockopt(rc, unix.SOL_SOCKET, unix.SO_RCVLOWAT, uploadLowWater) != nil {
+	l := newLowWater(conn)
+	if l == nil || l.set(uploadLowWater) != nil {
 		return nil
 	}
-	return &lowWater{rc: rc}
+	return l
+}
+
+// set puts the mark at n bytes. Lowering it wakes a reader for whom
+// enough is now queued.
+func (l *lowWater) set(n int) error {
+	return setSockopt(l.rc, unix.SOL_SOCKET, unix.SO_RCVLOWAT, n)
 }
 
 // trickling is asked when a read timed out. A client that sends less than
