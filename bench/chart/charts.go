@@ -63,9 +63,9 @@ func specs() []spec {
 	const mbs = "MB/s (10^6 B/s): median, min–max"
 	return []spec{
 		{file: "retr_protp.png", title: "RETR, PROT P (TLS data connection)", ylabel: mbs, format: "%.0f",
-			series: []series{{"retr_protp", "RETR"}}, refs: tlsRefs},
+			series: []series{{"retr_protp", "RETR, curl"}, {"retr_protp_go", "RETR, Go client"}}, refs: tlsRefs},
 		{file: "stor_protp.png", title: "STOR, PROT P (TLS data connection)", ylabel: mbs, format: "%.0f",
-			series: []series{{"stor_protp", "STOR"}}, refs: tlsRefs},
+			series: []series{{"stor_protp", "STOR, curl"}, {"stor_protp_go", "STOR, Go client"}}, refs: tlsRefs},
 		{file: "protc.png", title: "RETR and STOR, PROT C (clear data connection)", ylabel: mbs, format: "%.0f",
 			series: []series{{"retr_protc", "RETR"}, {"stor_protc", "STOR"}},
 			refs: func(s *Samples) []refLine {

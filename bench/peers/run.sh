@@ -3,9 +3,10 @@
 # Pure-FTPd side by side over explicit FTPS (AUTH TLS, PROT P) on loopback.
 # Every server gets the same clients, in the same rounds: curl for the big
 # transfers and LIST, a small Python ftplib client (tools/ftpclient.py) for
-# session rate, LIST/MLSD in a session and memory per idle session; plus this
-# machine's raw limits (openssl speed, Go crypto/tls and plain TCP over
-# loopback: tools/tlsloop). The report (RESULTS.md) ends with issue #7's
+# session rate, LIST/MLSD in a session and memory per idle session, and a
+# Go client (tools/goftps) for the PROT P transfers once more, on the TLS
+# stack of the loopback ceiling; plus this machine's raw limits (openssl
+# speed, Go crypto/tls and plain TCP over loopback: tools/tlsloop). The report (RESULTS.md) ends with issue #7's
 # targets, also written as $RUN_DIR/targets.tsv.
 #
 #   bash run.sh install            apt packages, peer binaries (unpacked), Go tools
@@ -20,7 +21,7 @@
 # SERVER is ftpsd | vsftpd | proftpd | pure-ftpd (default: all four).
 # Knobs (environment): FTPBENCH_STATE (/var/tmp/ftpbench), FTPBENCH_RUN_DIR
 # (results dir; default $STATE/results/<UTC time>), FTPBENCH_CERT (ecdsa |
-# rsa), FTPBENCH_RUNS (5), FTPBENCH_SESSIONS (200), FTPBENCH_IDLE (200),
+# rsa), FTPBENCH_RUNS (7), FTPBENCH_SESSIONS (200), FTPBENCH_IDLE (200),
 # FTPBENCH_IDLE_BIG (10000 idle sessions for ftpsd only; 0 = skip),
 # FTPBENCH_BIG_MIB (1024), FTPBENCH_PIN (0; 1 = server on CPU 1, client on
 # CPU 0), FTPBENCH_BUDGET_S (1260), FTPBENCH_CURL_LOOP_MAX_S (100),
@@ -40,7 +41,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)   # ftpsd and the Go tools are built from here
 STATE=${FTPBENCH_STATE:-/var/tmp/ftpbench}
 CERT_KIND=${FTPBENCH_CERT:-ecdsa}
-RUNS=${FTPBENCH_RUNS:-5}
+RUNS=${FTPBENCH_RUNS:-7}
 SESSIONS=${FTPBENCH_SESSIONS:-200}
 IDLE=${FTPBENCH_IDLE:-200}
 IDLE_BIG=${FTPBENCH_IDLE_BIG:-10000}
@@ -81,6 +82,7 @@ PASSFILE=$STATE/user.pass
 NETRC=$STATE/netrc
 TLSLOOP=$STATE/bin/tlsloop
 IDLECLIENT=$STATE/bin/idleclient
+GOFTPS=$STATE/bin/goftps
 BENCHHASH=$STATE/bin/benchhash
 FTPSD_USERS=$STATE/ftpsd-users.yaml
 PY=(python3 "$HERE/tools/ftpclient.py")
@@ -185,9 +187,10 @@ cmd_install() {
 build_go() {
   [[ -f $REPO/go.mod && -d $REPO/ftpsd/cmd/ftpsd ]] || die "$REPO is not the ftps-operator repository"
   mkdir -p "$STATE/bin"
-  log "go build: ftpsd, tlsloop, benchhash, idleclient (from $REPO)"
+  log "go build: ftpsd, tlsloop, benchhash, idleclient, goftps (from $REPO)"
   local t
-  for t in ftpsd/cmd/ftpsd bench/peers/tools/tlsloop bench/peers/tools/benchhash bench/peers/tools/idleclient; do
+  for t in ftpsd/cmd/ftpsd bench/peers/tools/tlsloop bench/peers/tools/benchhash bench/peers/tools/idleclient \
+    bench/peers/tools/goftps; do
     (cd "$REPO" && GOTOOLCHAIN=local timeout 600 go build -o "$STATE/bin/$(basename "$t")" "./$t") ||
       die "go build ./$t failed"
   done
@@ -605,6 +608,10 @@ transfer_once() {
   local s=$1 metric=$2 r=$3 out bytes w
   shift 3
   local url=ftp://$HOST:${PORT[$s]}
+  if [[ $1 == "$GOFTPS" ]]; then
+    go_transfer_once "$s" "$metric" "$r"
+    return 0
+  fi
   if [[ $metric == retr_* ]]; then
     # Every server starts with big.bin in the page cache: the uploads of the
     # STOR steps push it out, and the first server of a round then read it
@@ -628,6 +635,32 @@ transfer_once() {
     sample "$s" "$metric" "$r" FAIL
   fi
   return 0
+}
+
+# go_transfer_once SERVER METRIC RUN: the same transfer with tools/goftps
+# (PROT P; MB/s from RETR/STOR sent to 226, as curl's figures)
+go_transfer_once() {
+  local s=$1 metric=$2 r=$3 out bytes=0 op=(-retr big.bin)
+  if [[ $metric == stor_* ]]; then
+    op=(-stor up/up.bin -file "$HOME_DIR/big.bin")
+  else
+    cat "$HOME_DIR/big.bin" >/dev/null   # in the page cache, as for curl
+  fi
+  out=$(client "$GOFTPS" -port "${PORT[$s]}" -user "$FTP_USER" -passfile "$PASSFILE" "${op[@]}" \
+    2>>"$RUN_DIR/errors-$s.log") || out=""
+  if [[ $metric == stor_* ]]; then
+    bytes=$(stat -c %s "$HOME_DIR/up/up.bin" 2>/dev/null || echo 0)
+    rm -f "$HOME_DIR/up/up.bin"
+  else
+    bytes=$BIG_BYTES
+  fi
+  if [[ $out == *" bytes=$BIG_BYTES "* && $bytes == "$BIG_BYTES" ]]; then
+    sample "$s" "$metric" "$r" "$(sed -n 's/.*MBps=\([0-9.]*\).*/\1/p' <<<"$out")"
+    if [[ $r == 1 ]]; then info "$s" "${metric}_tls" "$(sed -n 's/.*\(cipher=.*\)/\1/p' <<<"$out")"; fi
+  else
+    log "$s $metric run $r failed (${out:-see errors-$s.log})"
+    sample "$s" "$metric" "$r" FAIL
+  fi
 }
 
 # interleaved METRIC CURLCMD... : RUNS rounds, each server once per round, so
@@ -810,6 +843,8 @@ measure_servers() {
   done
   interleaved retr_protp "${CURL_P[@]}"
   interleaved stor_protp "${CURL_P[@]}"
+  interleaved retr_protp_go "$GOFTPS"
+  interleaved stor_protp_go "$GOFTPS"
   log "LIST of $SMALL_COUNT files"
   for s in "${ACTIVE[@]}"; do list_tests "$s"; done
   python_sessions sessions_python_seq 1
@@ -860,6 +895,8 @@ record_commands() {
   local ws='%{time_pretransfer} %{time_total} %{size_upload} %{speed_upload}'
   info commands "RETR, PROT P ($RUNS rounds, servers interleaved; MB/s = size / (total - pretransfer))" "$b -o /dev/null -w '$wr' ftp://127.0.0.1:PORT/big.bin"
   info commands "STOR, PROT P ($RUNS rounds, servers interleaved)" "$b -T $HOME_DIR/big.bin -w '$ws' ftp://127.0.0.1:PORT/up/up.bin"
+  info commands "RETR, PROT P, Go client ($RUNS rounds, servers interleaved)" "bench/peers/tools/goftps $auth -retr big.bin"
+  info commands "STOR, PROT P, Go client ($RUNS rounds, servers interleaved)" "bench/peers/tools/goftps $auth -stor up/up.bin -file $HOME_DIR/big.bin"
   info commands "RETR, PROT C ($RUNS rounds, servers interleaved)" "$p -o /dev/null -w '$wr' ftp://127.0.0.1:PORT/big.bin"
   info commands "STOR, PROT C ($RUNS rounds, servers interleaved)" "$p -T $HOME_DIR/big.bin -w '$ws' ftp://127.0.0.1:PORT/up/up.bin"
   info commands "LIST, curl (x$LIST_RUNS)" "$b -o /dev/null -w '%{time_pretransfer} %{time_total} %{size_download}' ftp://127.0.0.1:PORT/small/"

@@ -128,6 +128,10 @@ def targets(samples, info, knobs, servers):
         if metric.endswith("_protp"):
             at_least("%s MB/s >= 80%% of tlsloop tls13" % name, ours, tls13,
                      "tlsloop tls13 %s" % fmt(tls13, "%.0f"), 0.8)
+            # the same with the Go client: the ceiling's own TLS stack
+            at_least("%s MB/s, Go client, >= 80%% of tlsloop tls13" % name,
+                     median(samples.get((OURS, metric + "_go"), [])), tls13,
+                     "tlsloop tls13 %s" % fmt(tls13, "%.0f"), 0.8)
 
     def rate(s, key):
         d = jget(info, s, key)
@@ -237,6 +241,10 @@ def main():
             lambda s, m=metric: med_range(samples.get((s, m), [])))
         row("  same, curl speed_* over its whole run incl. login (MB/s)",
             lambda s, m=metric: med_range(samples.get((s, m + "_whole"), [])))
+    for metric, label in [("retr_protp_go", "RETR %s, PROT P, Go client (tools/goftps)" % big),
+                          ("stor_protp_go", "STOR %s, PROT P, Go client (tools/goftps)" % big)]:
+        row("**%s (MB/s)**, RETR/STOR sent → 226" % label,
+            lambda s, m=metric: med_range(samples.get((s, m), [])))
     row("curl: start → RETR sent, PROT P (ms; login + curl stall)",
         lambda s: med_range(samples.get((s, "retr_protp_setup_ms"), [])))
 
