@@ -667,9 +667,11 @@ go_transfer_once() {
 # that a slow phase of the (shared, virtual) machine hits all servers alike
 # The order rotates from round to round, so that no server always goes
 # first, or always follows the same one (whose upload the kernel may still
-# be cleaning up).
+# be cleaning up). PROT P rounds end with one run of the Go TLS loopback
+# ceiling (tlsloop_tls13_rounds): the ceiling of the same phases of the VM,
+# whose speed drifts by a fifth or more within one run.
 interleaved() {
-  local metric=$1 r i n=${#ACTIVE[@]}
+  local metric=$1 r i n=${#ACTIVE[@]} out
   shift
   log "$metric: $RUNS rounds over ${ACTIVE[*]} (order rotating)"
   for ((r = 1; r <= RUNS; r++)); do
@@ -677,6 +679,9 @@ interleaved() {
       budget_left || return 0
       transfer_once "${ACTIVE[(i + r - 1) % n]}" "$metric" "$r" "$@"
     done
+    if [[ $metric == *_protp* ]] && out=$(timeout 120 "$TLSLOOP" -mode tls13 -bytes "$BIG_BYTES"); then
+      sample limits tlsloop_tls13_rounds "$metric.$r" "$(sed -n 's/.*MBps=\([0-9.]*\).*/\1/p' <<<"$out")"
+    fi
   done
   return 0
 }

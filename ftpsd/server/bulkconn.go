@@ -116,7 +116,7 @@ func (b *bulkConn) fill() (int, error) {
 		// Less than the mark came within lowWaterWait: take what is
 		// there, and raise the mark again only after lowWaterAfter more.
 		_ = b.low.set(1)
-		b.lowUp = false
+		b.lowUp, b.lowSince = false, 0
 		_ = b.Conn.SetReadDeadline(b.readDeadline)
 		n, err = b.Conn.Read(buf)
 	}
