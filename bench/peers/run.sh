@@ -6,8 +6,9 @@
 # session rate, LIST/MLSD in a session and memory per idle session, and a
 # Go client (tools/goftps) for the PROT P transfers once more, on the TLS
 # stack of the loopback ceiling; plus this machine's raw limits (openssl
-# speed, Go crypto/tls and plain TCP over loopback: tools/tlsloop). The report (RESULTS.md) ends with issue #7's
-# targets, also written as $RUN_DIR/targets.tsv.
+# speed, Go crypto/tls and plain TCP over loopback: tools/tlsloop). The
+# report (RESULTS.md) ends with issue #7's targets, also written as
+# $RUN_DIR/targets.tsv.
 #
 #   bash run.sh install            apt packages, peer binaries (unpacked), Go tools
 #   bash run.sh start [SERVER..]   test user/data/certs, start servers (PROT P required)
