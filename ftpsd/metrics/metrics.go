@@ -22,6 +22,8 @@ type Metrics struct {
 	sessionsActive  prometheus.Gauge
 	sessionsTotal   prometheus.Counter
 	sessionsRefused *prometheus.CounterVec
+	sessionsClosed  *prometheus.CounterVec
+	dataRefused     *prometheus.CounterVec
 	logins          *prometheus.CounterVec
 	handshakes      *prometheus.CounterVec
 	bytes           *prometheus.CounterVec
@@ -45,6 +47,12 @@ func New() *Metrics {
 		}),
 		sessionsRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ftpsd_sessions_refused_total", Help: "Control connections refused at connect (421), by reason.",
+		}, []string{"reason"}),
+		sessionsClosed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ftpsd_sessions_closed_total", Help: "Control connections ended, by reason (quit, client_closed, idle_timeout, unknown_commands, ...).",
+		}, []string{"reason"}),
+		dataRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ftpsd_data_refused_total", Help: "Passive ports, active targets and data connections refused, by reason.",
 		}, []string{"reason"}),
 		logins: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ftpsd_logins_total", Help: "Login attempts, by result (ok, failed) and reason (method when ok).",
@@ -71,7 +79,7 @@ func New() *Metrics {
 			Name: "ftpsd_bans_total", Help: "Client addresses banned after too many login failures.",
 		}),
 	}
-	m.reg.MustRegister(m.sessionsActive, m.sessionsTotal, m.sessionsRefused, m.logins, m.handshakes,
+	m.reg.MustRegister(m.sessionsActive, m.sessionsTotal, m.sessionsRefused, m.sessionsClosed, m.dataRefused, m.logins, m.handshakes,
 		m.bytes, m.transfers, m.replies, m.certNotAfter, m.reloads, m.bans,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Zero series that dashboards and alerts expect from the start.
@@ -105,10 +113,19 @@ func (m *Metrics) SessionOpened() {
 	m.sessionsActive.Inc()
 }
 
-// SessionClosed counts the end of a control connection.
-func (m *Metrics) SessionClosed() {
+// SessionClosed counts the end of a control connection and its reason.
+func (m *Metrics) SessionClosed(reason string) {
 	if m != nil {
 		m.sessionsActive.Dec()
+		m.sessionsClosed.WithLabelValues(reason).Inc()
+	}
+}
+
+// DataRefused counts a passive port, active target or data connection
+// refused.
+func (m *Metrics) DataRefused(reason string) {
+	if m != nil {
+		m.dataRefused.WithLabelValues(reason).Inc()
 	}
 }
 

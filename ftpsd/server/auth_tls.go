@@ -175,7 +175,7 @@ func (s *session) cmdAUTH(arg string) {
 	// As if REIN: the client logs in again inside TLS (RFC 4217 section 4).
 	s.resetState()
 	if !s.startTLS() {
-		s.closing = true
+		s.end("tls_failed")
 	}
 }
 
@@ -231,7 +231,7 @@ func (s *session) cmdCCC(string) {
 	}
 	s.reply(rCCC)
 	if !s.dropTLS() {
-		s.closing = true
+		s.end("tls_failed")
 		return
 	}
 	s.ccc = true
@@ -278,7 +278,7 @@ func (s *session) cmdREIN(string) {
 	if s.tlsConn != nil {
 		// RFC 4217 section 11: REIN clears the TLS layer too.
 		if !s.dropTLS() {
-			s.closing = true
+			s.end("tls_failed")
 			return
 		}
 	}

@@ -232,7 +232,7 @@ func (s *session) loginFailed(name string, err error) {
 		s.srv.metrics.Ban()
 		s.log.Warn("client address banned", "client", s.clientIP.String(), "duration", lim.BanDuration.Duration.String())
 		s.reply(rTooManyFailures)
-		s.closing = true
+		s.end("banned")
 		return
 	}
 	if d := loginDelay(s.srv.loginDelay, s.srv.maxLoginDelay, s.loginFailures); d > 0 {
@@ -246,7 +246,7 @@ func (s *session) loginFailed(name string, err error) {
 	}
 	if m := lim.MaxLoginFailures; m > 0 && s.loginFailures >= m {
 		s.reply(rTooManyFailures)
-		s.closing = true
+		s.end("login_failures")
 		return
 	}
 	s.reply(rLoginFailed)
@@ -301,7 +301,7 @@ func (s *session) cmdACCT(string) { s.reply(rSuperfluous, "ACCT") }
 func (s *session) cmdQUIT(string) {
 	s.waitTransfer()
 	s.reply(rGoodbye)
-	s.closing = true
+	s.end("quit")
 }
 
 func (s *session) cmdNOOP(string) { s.reply(rOK, "NOOP ok") }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ftps-operator/ftps-operator/ftpsd/config"
+	"github.com/ftps-operator/ftps-operator/ftpsd/metrics"
 	"github.com/ftps-operator/ftps-operator/ftpsd/users"
 )
 
@@ -270,13 +271,15 @@ func TestLoginTimeout(t *testing.T) {
 }
 
 func TestIdleTimeout(t *testing.T) {
-	e := newEnv(t, envOpt{mutate: func(c *config.Config) { c.Limits.IdleTimeout.Duration = 400 * time.Millisecond }})
+	m := metrics.New()
+	e := newEnv(t, envOpt{metrics: m, mutate: func(c *config.Config) { c.Limits.IdleTimeout.Duration = 400 * time.Millisecond }})
 	c := e.dial(false)
 	c.authTLS()
 	c.login()
 	if text := c.expect(421); !strings.Contains(text, "idle") {
 		t.Fatalf("%q", text)
 	}
+	waitMetric(t, m, `ftpsd_sessions_closed_total{reason="idle_timeout"} 1`)
 }
 
 func TestImplicitTLS(t *testing.T) {

@@ -67,12 +67,14 @@ func (p *passiveSetup) open(ctx context.Context) (net.Conn, error) {
 		}
 		if err := proxyHandshake(c); err != nil {
 			p.log.Info("data connection refused", "error", err)
+			p.srv.metrics.DataRefused("proxy_protocol")
 			_ = c.Close()
 			continue
 		}
 		if p.requireSame && remoteIP(c) != p.clientIP {
 			// RFC 4217 section 10 / RFC 2577: someone else raced for the port.
 			p.log.Info("data connection from a foreign address refused", "from", c.RemoteAddr().String())
+			p.srv.metrics.DataRefused("foreign_address")
 			_ = c.Close()
 			continue
 		}
@@ -190,10 +192,12 @@ func (s *session) openPassive() (*passiveSetup, bool) {
 	switch {
 	case errors.Is(err, errPassiveShare):
 		s.log.Info("passive port refused: the client address holds its share of the pool")
+		s.srv.metrics.DataRefused("passive_share")
 		s.reply(rCantOpenData, "your address holds too many passive ports without connecting to them; connect or wait")
 		return nil, false
 	case err != nil:
 		s.log.Warn("passive listen failed", "error", err)
+		s.srv.metrics.DataRefused("no_passive_port")
 		s.reply(rCantOpenData, "no passive port available")
 		return nil, false
 	}
@@ -278,6 +282,7 @@ func resolveIPv4(host string) (netip.Addr, error) {
 // "use passive mode", which is what we want them to do.
 func (s *session) activeAllowed() bool {
 	if s.cfg.Policy.Data.ActiveMode != config.ActiveModeClientAddressOnly {
+		s.srv.metrics.DataRefused("active_disabled")
 		s.reply(rActiveDisabled)
 		return false
 	}
@@ -292,10 +297,12 @@ func (s *session) activeAllowed() bool {
 // privileged port: 504 for a parameter we refuse to honour) and records it.
 func (s *session) setActive(ap netip.AddrPort) {
 	if ap.Addr().Unmap() != s.clientIP {
+		s.srv.metrics.DataRefused("active_foreign_address")
 		s.reply(rParamNotImpl, "active mode connects only to the control connection's own address")
 		return
 	}
 	if ap.Port() < 1024 {
+		s.srv.metrics.DataRefused("active_privileged_port")
 		s.reply(rParamNotImpl, "active mode refuses ports below 1024")
 		return
 	}
@@ -384,16 +391,23 @@ func (s *session) openData(ctx context.Context, setup dataSetup) (net.Conn, erro
 	tc := tls.Server(&bulkConn{Conn: c}, s.dataTLS)
 	if err := tc.HandshakeContext(ctx); err != nil {
 		_ = c.Close()
+		reason := "tls_handshake"
+		if errors.Is(err, errNoResumption) || errors.Is(err, errForeignSession) {
+			reason = "tls_not_resumed"
+		}
+		s.srv.metrics.DataRefused(reason)
 		return nil, fmt.Errorf("%w: %v", errDataTLS, err)
 	}
 	st := tc.ConnectionState()
 	s.srv.metrics.Handshake("data", st)
 	if s.cfg.Policy.Data.SessionReuse == config.SessionReuseRequired && !st.DidResume {
 		_ = tc.Close()
+		s.srv.metrics.DataRefused("tls_not_resumed")
 		return nil, fmt.Errorf("%w: the client did not resume the control connection's TLS session", errDataTLS)
 	}
 	if *s.cfg.Policy.Data.RequireSameClientCertificate && !s.sameCertificate(st) {
 		_ = tc.Close()
+		s.srv.metrics.DataRefused("client_certificate")
 		return nil, fmt.Errorf("%w: client certificate differs from the control connection's", errDataTLS)
 	}
 	return tc, nil

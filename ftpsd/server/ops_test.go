@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ftps-operator/ftps-operator/ftpsd/config"
 	"github.com/ftps-operator/ftps-operator/ftpsd/metrics"
@@ -176,4 +178,96 @@ func TestMetrics(t *testing.T) {
 	if t.Failed() {
 		t.Logf("metrics:\n%s", body)
 	}
+}
+
+// Why sessions end, and the data connections, passive ports and active
+// targets refused, are counted by reason.
+func TestMetricsSessionEndsAndDataRefusals(t *testing.T) {
+	m := metrics.New()
+	e := newEnv(t, envOpt{metrics: m, mutate: func(c *config.Config) {
+		c.Policy.Data.ActiveMode = config.ActiveModeClientAddressOnly
+	}})
+	e.writeFile("down", []byte("12345"))
+
+	quits := e.dial(false)
+	quits.secure()
+	quits.must("QUIT", 221)
+
+	probes := e.dial(false)
+	for range maxUnknownCommands - 1 {
+		probes.must("GET / HTTP/1.1", 500)
+	}
+	probes.must("GET / HTTP/1.1", 421)
+
+	hangsUp := e.dial(false)
+	hangsUp.secure()
+	_ = hangsUp.raw.Close()
+	// Counted once the server has seen the close, before Shutdown below.
+	waitMetric(t, m, `ftpsd_sessions_closed_total{reason="client_closed"} 1`)
+
+	c := e.dial(false)
+	c.secure()
+	c.must("PORT 127,0,0,2,200,0", 504) // another host
+	c.must("PORT 127,0,0,1,0,21", 504)  // a privileged port
+	d := c.dialData(c.epsv())           // a TLS session of its own
+	c.must("RETR down", 150)
+	_, _ = c.wrap(d, e.tlsConfig(0))
+	c.expect(522)
+	addr := c.epsv()
+	foreign := net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}}
+	f, err := foreign.Dial("tcp", addr)
+	if err != nil {
+		t.Fatalf("cannot dial from 127.0.0.2: %v (the tests need the whole 127.0.0.0/8 on loopback)", err)
+	}
+	defer func() { _ = f.Close() }()
+	d = c.dialData(addr) // queued behind the foreign connection
+	c.must("RETR down", 150)
+	tc, err := c.wrap(d, c.tlsConf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := io.ReadAll(tc); err != nil || string(b) != "12345" {
+		t.Fatalf("RETR after a foreign connection: %q %v", b, err)
+	}
+	c.expect(226)
+	_ = e.srv.Shutdown(t.Context()) // c is still open
+
+	body := scrape(m)
+	for _, want := range []string{
+		"ftpsd_sessions_active 0",
+		`ftpsd_sessions_closed_total{reason="quit"} 1`,
+		`ftpsd_sessions_closed_total{reason="unknown_commands"} 1`,
+		`ftpsd_sessions_closed_total{reason="client_closed"} 1`,
+		`ftpsd_sessions_closed_total{reason="shutdown"} 1`,
+		`ftpsd_data_refused_total{reason="active_foreign_address"} 1`,
+		`ftpsd_data_refused_total{reason="active_privileged_port"} 1`,
+		`ftpsd_data_refused_total{reason="tls_not_resumed"} 1`,
+		`ftpsd_data_refused_total{reason="foreign_address"} 1`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Logf("metrics:\n%s", body)
+	}
+}
+
+// scrape is m's /metrics page.
+func scrape(m *metrics.Metrics) string {
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	return rec.Body.String()
+}
+
+// waitMetric waits (at most 5 s) until m's page has the line want.
+func waitMetric(t *testing.T, m *metrics.Metrics, want string) {
+	t.Helper()
+	for range 250 {
+		if strings.Contains(scrape(m), want) {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("metrics lack %q after 5 s:\n%s", want, scrape(m))
 }

@@ -299,7 +299,7 @@ func (s *Server) startSession(conn net.Conn, implicit bool) {
 				delete(s.perIP, ip)
 			}
 			s.mu.Unlock()
-			s.metrics.SessionClosed()
+			s.metrics.SessionClosed(sess.ended())
 		}()
 		sess.serve()
 	}()

@@ -115,7 +115,8 @@ type session struct {
 	xferActive atomic.Bool  // read by the reader goroutine
 	xferEnded  atomic.Int64 // unix nanoseconds of the last transfer's end, for the idle timer
 	closed     atomic.Bool
-	closing    bool // set by QUIT and fatal errors: serve returns
+	closing    bool                   // set by end: serve returns
+	endReason  atomic.Pointer[string] // why the session ended (noteEnd); shutdown sets it from another goroutine
 
 	running atomic.Pointer[transfer] // the transfer under way, for Shutdown (transfer.go)
 }
@@ -194,6 +195,7 @@ func (s *session) serve() {
 	defer func() {
 		if v := recover(); v != nil {
 			s.log.Error("panic in session", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			s.noteEnd("panic")
 			s.replyNow(rInternal)
 		}
 		s.cleanup()
@@ -202,6 +204,7 @@ func (s *session) serve() {
 	s.br = bufio.NewReaderSize(s.conn, maxLine)
 	if s.implicit {
 		if !s.startTLS() {
+			s.noteEnd("tls_failed")
 			return
 		}
 	}
@@ -227,6 +230,7 @@ func (s *session) serveLines() {
 			if errors.Is(r.err, errLineTooLong) {
 				s.longLines++
 				if s.longLines >= maxLongLines {
+					s.noteEnd("long_lines")
 					s.reply(rTooManyLines)
 					return
 				}
@@ -235,18 +239,24 @@ func (s *session) serveLines() {
 			}
 			if errors.Is(r.err, errLineEndless) {
 				s.log.Info("command line without an end: closing", "error", r.err)
+				s.noteEnd("line_endless")
 				s.reply(rLineEndless)
 				return
 			}
-			if isTimeout(r.err) {
+			switch {
+			case isTimeout(r.err):
 				what := "idle"
 				if !s.loggedIn() {
 					what = "login"
 				}
 				s.log.Info("session timed out", "reason", what)
+				s.noteEnd(what + "_timeout")
 				s.reply(rTimeout, what)
-			} else if !errors.Is(r.err, io.EOF) && !s.closed.Load() {
+			case errors.Is(r.err, io.EOF):
+				s.noteEnd("client_closed")
+			case !s.closed.Load():
 				s.log.Info("control connection read error", "error", r.err)
+				s.noteEnd("connection_lost")
 			}
 			return
 		}
@@ -379,8 +389,10 @@ func (s *session) write(msg string) {
 		// the TLS stream is broken (a failed write is final for tls.Conn).
 		if isTimeout(err) {
 			s.log.Info("reply write timed out: closing the session", "timeout", s.srv.replyTimeout.String())
+			s.noteEnd("reply_timeout")
 		} else {
 			s.log.Debug("reply write failed", "error", err)
+			s.noteEnd("connection_lost")
 		}
 		s.close()
 	}
@@ -400,8 +412,30 @@ func (s *session) shutdown() {
 	if s.closed.Load() {
 		return
 	}
+	s.noteEnd("shutdown")
 	s.replyNow(rShutdown)
 	s.close()
+}
+
+// end makes serve return after the current command, for reason (a label of
+// ftpsd_sessions_closed_total).
+func (s *session) end(reason string) {
+	s.noteEnd(reason)
+	s.closing = true
+}
+
+// noteEnd records why the session ends; the first reason noted stands.
+func (s *session) noteEnd(reason string) {
+	s.endReason.CompareAndSwap(nil, &reason)
+}
+
+// ended is the reason noted, once serve has returned. A session that ends
+// with none noted was closed by its client between two reads.
+func (s *session) ended() string {
+	if r := s.endReason.Load(); r != nil {
+		return *r
+	}
+	return "client_closed"
 }
 
 func (s *session) close() {
@@ -430,7 +464,7 @@ func (s *session) dispatch(line string) {
 		if s.unknownInARow++; s.unknownInARow >= maxUnknownCommands {
 			s.log.Info("too many unknown commands in a row: closing", "count", s.unknownInARow)
 			s.reply(rTooManyUnknown)
-			s.closing = true
+			s.end("unknown_commands")
 			return
 		}
 		s.reply(rUnknown)

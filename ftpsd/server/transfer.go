@@ -145,7 +145,7 @@ func (s *session) startTransfer(listing bool, desc string, opening string, work 
 	if s.srv.closing.Load() {
 		s.xferActive.Store(false)
 		s.reply(rShutdown)
-		s.closing = true
+		s.end("shutdown")
 		return
 	}
 	if !s.protectionAllowed(listing) {
