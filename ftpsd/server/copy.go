@@ -115,7 +115,7 @@ type onlyWriter struct{ io.Writer }
 func (s *session) copyOut(t *transfer, conn net.Conn, f *os.File, typ byte) error {
 	timeout := s.cfg.Limits.DataTimeout.Duration
 	limitUnsent(conn)
-	if tcp, ok := conn.(*net.TCPConn); ok && typ == 'I' {
+	if tcp := clearTCP(conn); tcp != nil && typ == 'I' {
 		// PROT C, TYPE I: plain copies between the file and the socket, so
 		// that the kernel uses sendfile.
 		for {
@@ -156,7 +156,7 @@ func (s *session) copyIn(t *transfer, f *os.File, conn net.Conn, typ byte, sync 
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	r := &progressConn{c: conn, t: t, timeout: s.cfg.Limits.DataTimeout.Duration}
-	if _, clear := conn.(*net.TCPConn); clear {
+	if clearTCP(conn) != nil {
 		// The end of a clear upload is the client's close, which wakes the
 		// reader at any low-water mark. Under TLS the mark is bulkConn's.
 		r.low = raiseLowWater(conn)

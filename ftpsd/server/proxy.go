@@ -60,6 +60,22 @@ func (srv *Server) wrapProxy(c net.Conn) net.Conn {
 	return proxyproto.NewConn(c, proxyproto.WithPolicy(pol), proxyproto.SetReadHeaderTimeout(wait))
 }
 
+// clearTCP returns the TCP connection under a clear data connection: conn
+// itself, or the socket under its PROXY protocol layer. That layer's header
+// has been read by then (proxyHandshake), so writes, sendfile and socket
+// options may bypass it; reads may not (it may hold bytes read past the
+// header). nil for a TLS connection or any other kind.
+func clearTCP(conn net.Conn) *net.TCPConn {
+	switch c := conn.(type) {
+	case *net.TCPConn:
+		return c
+	case *proxyproto.Conn:
+		tcp, _ := c.TCPConn()
+		return tcp
+	}
+	return nil
+}
+
 // proxyHandshake reads the PROXY header of a wrapped connection (nothing for
 // another one) and reports a missing, malformed or refused header.
 func proxyHandshake(c net.Conn) error {

@@ -2,7 +2,10 @@ package server
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/tls"
+	"fmt"
+	"io"
 	"net"
 	"strings"
 	"testing"
@@ -227,5 +230,83 @@ func TestProxyProtocolImplicit(t *testing.T) {
 			t.Fatalf("trusted=%v: STAT %q", trusted, text)
 		}
 		_ = raw.Close()
+	}
+}
+
+// proxiedData runs a data command whose data connection comes through the
+// proxy, claiming src. A clear upload goes out in the same write as the
+// PROXY header, so that the server reads its first bytes along with the
+// header; a download returns what arrived.
+func (c *client) proxiedData(version byte, command, src string, upload []byte, protected bool) ([]byte, int, string) {
+	c.t.Helper()
+	d := c.dialData(c.epsv())
+	h := proxyproto.HeaderProxyFromAddrs(version, &net.TCPAddr{IP: net.ParseIP(src), Port: 40000}, d.RemoteAddr())
+	head, err := h.Format()
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	code, text := c.cmd(command)
+	if code != 150 {
+		return nil, code, text
+	}
+	dc := d
+	if protected || upload == nil {
+		if _, err := d.Write(head); err != nil {
+			c.t.Fatal(err)
+		}
+		head = nil
+	}
+	if protected {
+		if dc, err = c.wrap(d, c.tlsConf); err != nil {
+			code, text := c.read()
+			return nil, code, text
+		}
+	}
+	var got []byte
+	if upload != nil {
+		if _, err := dc.Write(append(head, upload...)); err != nil {
+			c.t.Fatalf("upload: %v", err)
+		}
+		if tc, ok := dc.(*tls.Conn); ok {
+			_ = tc.CloseWrite()
+		}
+		_ = closeWrite(d)
+		_, _ = io.Copy(io.Discard, dc)
+	} else if got, err = io.ReadAll(dc); err != nil {
+		c.t.Fatalf("download: %v", err)
+	}
+	_ = dc.Close()
+	code, text = c.read()
+	return got, code, text
+}
+
+// Behind a PROXY protocol proxy, clear and TLS transfers of megabytes keep
+// every byte both ways. The data path bypasses the PROXY layer for writes
+// (sendfile) and socket options (clearTCP), never for reads: the layer may
+// have read data along with the header.
+func TestProxyProtocolLargeTransfers(t *testing.T) {
+	e := proxyEnv(t, "127.0.0.0/8", func(c *config.Config) { c.Policy.Data.Protection = config.ProtectionClientChoice })
+	want := randomBytes(t, 3<<20+777)
+	for _, v := range []byte{1, 2} {
+		for _, prot := range []string{"C", "P"} {
+			c, code, line := e.dialProxy(v, "203.0.113.7")
+			if code != 220 {
+				t.Fatalf("v%d: greeting %q", v, line)
+			}
+			c.secure()
+			c.must("TYPE I", 200)
+			c.must("PROT "+prot, 200)
+			name := fmt.Sprintf("up-v%d-%s", v, prot)
+			_, code, text := c.proxiedData(v, "STOR "+name, "203.0.113.7", want, prot == "P")
+			mustCode(t, "STOR "+name, code, text, 226)
+			if stored, err := e.readFile(name); err != nil || !bytes.Equal(stored, want) {
+				t.Fatalf("STOR %s: stored %d bytes (%v), want the %d sent", name, len(stored), err, len(want))
+			}
+			got, code, text := c.proxiedData(v, "RETR "+name, "203.0.113.7", nil, prot == "P")
+			mustCode(t, "RETR "+name, code, text, 226)
+			if !bytes.Equal(got, want) {
+				t.Fatalf("RETR %s: got %d bytes that differ from the %d stored", name, len(got), len(want))
+			}
+		}
 	}
 }

@@ -89,13 +89,13 @@ func setSockopt(rc syscall.RawConn, level, opt, value int) error {
 }
 
 // rawSocket returns the TCP socket under a data connection (under its TLS
-// layer and bulkConn), or nil.
+// layer, bulkConn and PROXY protocol layer), or nil.
 func rawSocket(conn net.Conn) syscall.RawConn {
 	if b := bulkOf(conn); b != nil {
 		conn = b.Conn
 	}
-	tcp, ok := conn.(*net.TCPConn)
-	if !ok {
+	tcp := clearTCP(conn)
+	if tcp == nil {
 		return nil
 	}
 	rc, err := tcp.SyscallConn()

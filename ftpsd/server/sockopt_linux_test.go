@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pires/go-proxyproto"
 	"golang.org/x/sys/unix"
 )
 
@@ -96,5 +97,58 @@ func TestReadAheadLowWater(t *testing.T) {
 	}
 	if v := lowWaterOf(t, counted.Conn); v > 1 {
 		t.Errorf("SO_RCVLOWAT is %d after the upload, want the default (at most 1)", v)
+	}
+}
+
+// Under a PROXY protocol layer, a data connection's socket still gets its
+// options, and reads still return the bytes that came with the header.
+func TestSocketOptionsUnderProxyLayer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	raw, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	_ = raw.SetDeadline(time.Now().Add(10 * time.Second))
+	h := proxyproto.HeaderProxyFromAddrs(1, &net.TCPAddr{IP: net.ParseIP("203.0.113.7"), Port: 40000}, client.RemoteAddr())
+	head, err := h.Format()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.Write(append(head, "payload"...)); err != nil {
+		t.Fatal(err)
+	}
+	pc := proxyproto.NewConn(raw)
+	if err := proxyHandshake(pc); err != nil {
+		t.Fatal(err)
+	}
+	if clearTCP(pc) != raw {
+		t.Fatal("clearTCP does not reach the socket under the PROXY layer")
+	}
+	limitUnsent(pc)
+	rc, err := raw.(*net.TCPConn).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	unsent := 0
+	_ = rc.Control(func(fd uintptr) { unsent, _ = unix.GetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_NOTSENT_LOWAT) })
+	if unsent != downloadUnsent {
+		t.Errorf("TCP_NOTSENT_LOWAT %d, want %d", unsent, downloadUnsent)
+	}
+	if raiseLowWater(pc) == nil || lowWaterOf(t, raw) != uploadLowWater {
+		t.Errorf("SO_RCVLOWAT %d, want %d", lowWaterOf(t, raw), uploadLowWater)
+	}
+	got := make([]byte, len("payload"))
+	if _, err := io.ReadFull(pc, got); err != nil || string(got) != "payload" {
+		t.Fatalf("read %q (%v) after the header, want %q", got, err, "payload")
 	}
 }
