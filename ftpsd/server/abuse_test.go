@@ -65,20 +65,7 @@ func (c *client) transferFrom(local, command string, upload []byte) ([]byte, int
 		code, text := c.read()
 		return nil, code, text
 	}
-	var got []byte
-	var err error
-	if upload != nil {
-		if _, err = tc.Write(upload); err != nil {
-			c.t.Fatalf("upload: %v", err)
-		}
-		_ = tc.CloseWrite()
-		_, _ = io.Copy(io.Discard, tc)
-	} else if got, err = io.ReadAll(tc); err != nil {
-		c.t.Fatalf("download: %v", err)
-	}
-	_ = tc.Close()
-	code, text = c.read()
-	return got, code, text
+	return c.moveData(d, tc, upload)
 }
 
 // roundTrip logs a client in from local, uploads a file and reads it back,

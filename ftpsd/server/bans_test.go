@@ -2,7 +2,6 @@ package server
 
 import (
 	"net"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -116,13 +115,7 @@ func TestBanAfterLoginFailures(t *testing.T) {
 	c3.secure()
 	c3.must("NOOP", 200)
 
-	rec := httptest.NewRecorder()
-	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
-	for _, want := range []string{"ftpsd_bans_total 1", `ftpsd_sessions_refused_total{reason="banned"} 1`} {
-		if !strings.Contains(rec.Body.String(), want) {
-			t.Errorf("metrics lack %q", want)
-		}
-	}
+	expectMetrics(t, m, "ftpsd_bans_total 1", `ftpsd_sessions_refused_total{reason="banned"} 1`)
 }
 
 // Failures older than the window do not count towards a ban.

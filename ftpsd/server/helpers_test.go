@@ -313,7 +313,16 @@ func (c *client) transfer(command string, upload []byte, protected bool) ([]byte
 		code, text := c.read()
 		return nil, code, text
 	}
+	return c.moveData(d, dc, upload)
+}
+
+// moveData sends upload over the data connection dc (on the socket d) and
+// closes it, or reads dc to its end when upload is nil; then it reads the
+// final reply.
+func (c *client) moveData(d, dc net.Conn, upload []byte) ([]byte, int, string) {
+	c.t.Helper()
 	var got []byte
+	var err error
 	if upload != nil {
 		if _, err := dc.Write(upload); err != nil {
 			c.t.Fatalf("upload: %v", err)
@@ -323,14 +332,11 @@ func (c *client) transfer(command string, upload []byte, protected bool) ([]byte
 		}
 		_ = closeWrite(d)
 		_, _ = io.Copy(io.Discard, dc)
-	} else {
-		got, err = io.ReadAll(dc)
-		if err != nil {
-			c.t.Fatalf("download: %v", err)
-		}
+	} else if got, err = io.ReadAll(dc); err != nil {
+		c.t.Fatalf("download: %v", err)
 	}
 	_ = dc.Close()
-	code, text = c.read()
+	code, text := c.read()
 	return got, code, text
 }
 

@@ -156,10 +156,7 @@ func TestMetrics(t *testing.T) {
 	c.must("QUIT", 221)
 	_ = e.srv.Shutdown(t.Context())
 
-	rec := httptest.NewRecorder()
-	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
-	body := rec.Body.String()
-	for _, want := range []string{
+	expectMetrics(t, m,
 		"ftpsd_sessions_total 1",
 		"ftpsd_sessions_active 0",
 		`ftpsd_logins_total{reason="password",result="ok"} 1`,
@@ -170,14 +167,7 @@ func TestMetrics(t *testing.T) {
 		`ftpsd_transfer_bytes_total{direction="in"} 6`,
 		`ftpsd_replies_total{code="530"} 1`,
 		`ftpsd_replies_total{code="226"} 1`,
-	} {
-		if !strings.Contains(body, want) {
-			t.Errorf("metrics lack %q", want)
-		}
-	}
-	if t.Failed() {
-		t.Logf("metrics:\n%s", body)
-	}
+	)
 }
 
 // Why sessions end, and the data connections, passive ports and active
@@ -232,8 +222,7 @@ func TestMetricsSessionEndsAndDataRefusals(t *testing.T) {
 	c.expect(226)
 	_ = e.srv.Shutdown(t.Context()) // c is still open
 
-	body := scrape(m)
-	for _, want := range []string{
+	expectMetrics(t, m,
 		"ftpsd_sessions_active 0",
 		`ftpsd_sessions_closed_total{reason="quit"} 1`,
 		`ftpsd_sessions_closed_total{reason="unknown_commands"} 1`,
@@ -243,14 +232,7 @@ func TestMetricsSessionEndsAndDataRefusals(t *testing.T) {
 		`ftpsd_data_refused_total{reason="active_privileged_port"} 1`,
 		`ftpsd_data_refused_total{reason="tls_not_resumed"} 1`,
 		`ftpsd_data_refused_total{reason="foreign_address"} 1`,
-	} {
-		if !strings.Contains(body, want) {
-			t.Errorf("metrics lack %q", want)
-		}
-	}
-	if t.Failed() {
-		t.Logf("metrics:\n%s", body)
-	}
+	)
 }
 
 // scrape is m's /metrics page.
@@ -258,6 +240,20 @@ func scrape(m *metrics.Metrics) string {
 	rec := httptest.NewRecorder()
 	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	return rec.Body.String()
+}
+
+// expectMetrics checks that m's page has every line of want.
+func expectMetrics(t *testing.T, m *metrics.Metrics, want ...string) {
+	t.Helper()
+	body := scrape(m)
+	for _, w := range want {
+		if !strings.Contains(body, w) {
+			t.Errorf("metrics lack %q", w)
+		}
+	}
+	if t.Failed() {
+		t.Logf("metrics:\n%s", body)
+	}
 }
 
 // waitMetric waits (at most 5 s) until m's page has the line want.

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"crypto/tls"
 	"fmt"
-	"io"
 	"net"
 	"strings"
 	"testing"
@@ -262,22 +261,10 @@ func (c *client) proxiedData(version byte, command, src string, upload []byte, p
 			return nil, code, text
 		}
 	}
-	var got []byte
 	if upload != nil {
-		if _, err := dc.Write(append(head, upload...)); err != nil {
-			c.t.Fatalf("upload: %v", err)
-		}
-		if tc, ok := dc.(*tls.Conn); ok {
-			_ = tc.CloseWrite()
-		}
-		_ = closeWrite(d)
-		_, _ = io.Copy(io.Discard, dc)
-	} else if got, err = io.ReadAll(dc); err != nil {
-		c.t.Fatalf("download: %v", err)
+		upload = append(head, upload...)
 	}
-	_ = dc.Close()
-	code, text = c.read()
-	return got, code, text
+	return c.moveData(d, dc, upload)
 }
 
 // Behind a PROXY protocol proxy, clear and TLS transfers of megabytes keep
