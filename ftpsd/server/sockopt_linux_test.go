@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -100,55 +101,82 @@ func TestReadAheadLowWater(t *testing.T) {
 	}
 }
 
-// Under a PROXY protocol layer, a data connection's socket still gets its
-// options, and reads still return the bytes that came with the header.
-func TestSocketOptionsUnderProxyLayer(t *testing.T) {
+// tcpPair returns both ends of a loopback TCP connection.
+func tcpPair(t *testing.T) (client, server net.Conn) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	client, err := net.Dial("tcp", ln.Addr().String())
+	client, err = net.Dial("tcp", ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer client.Close()
-	raw, err := ln.Accept()
+	t.Cleanup(func() { _ = client.Close() })
+	server, err = ln.Accept()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer raw.Close()
-	_ = raw.SetDeadline(time.Now().Add(10 * time.Second))
-	h := proxyproto.HeaderProxyFromAddrs(1, &net.TCPAddr{IP: net.ParseIP("203.0.113.7"), Port: 40000}, client.RemoteAddr())
-	head, err := h.Format()
+	t.Cleanup(func() { _ = server.Close() })
+	_ = server.SetDeadline(time.Now().Add(10 * time.Second))
+	return client, server
+}
+
+// unsentOf reads the TCP_NOTSENT_LOWAT of a TCP connection's socket.
+func unsentOf(t *testing.T, c net.Conn) int {
+	t.Helper()
+	rc, err := c.(*net.TCPConn).SyscallConn()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := client.Write(append(head, "payload"...)); err != nil {
-		t.Fatal(err)
+	v := 0
+	_ = rc.Control(func(fd uintptr) { v, _ = unix.GetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_NOTSENT_LOWAT) })
+	return v
+}
+
+// A data connection's socket gets its options (the download's unsent cap,
+// the upload's low-water mark) whatever lies over it: nothing, TLS over
+// bulkConn, or a PROXY protocol layer. Under the PROXY layer, reads still
+// return the bytes that came with the header.
+func TestSocketOptionsThroughLayers(t *testing.T) {
+	proxied := func(t *testing.T, client, raw net.Conn) net.Conn {
+		h := proxyproto.HeaderProxyFromAddrs(1, &net.TCPAddr{IP: net.ParseIP("203.0.113.7"), Port: 40000}, client.RemoteAddr())
+		head, err := h.Format()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := client.Write(append(head, "payload"...)); err != nil {
+			t.Fatal(err)
+		}
+		pc := proxyproto.NewConn(raw)
+		if err := proxyHandshake(pc); err != nil {
+			t.Fatal(err)
+		}
+		return pc
 	}
-	pc := proxyproto.NewConn(raw)
-	if err := proxyHandshake(pc); err != nil {
-		t.Fatal(err)
-	}
-	if clearTCP(pc) != raw {
-		t.Fatal("clearTCP does not reach the socket under the PROXY layer")
-	}
-	limitUnsent(pc)
-	rc, err := raw.(*net.TCPConn).SyscallConn()
-	if err != nil {
-		t.Fatal(err)
-	}
-	unsent := 0
-	_ = rc.Control(func(fd uintptr) { unsent, _ = unix.GetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_NOTSENT_LOWAT) })
-	if unsent != downloadUnsent {
-		t.Errorf("TCP_NOTSENT_LOWAT %d, want %d", unsent, downloadUnsent)
-	}
-	if raiseLowWater(pc) == nil || lowWaterOf(t, raw) != uploadLowWater {
-		t.Errorf("SO_RCVLOWAT %d, want %d", lowWaterOf(t, raw), uploadLowWater)
-	}
-	got := make([]byte, len("payload"))
-	if _, err := io.ReadFull(pc, got); err != nil || string(got) != "payload" {
-		t.Fatalf("read %q (%v) after the header, want %q", got, err, "payload")
+	for name, layer := range map[string]func(t *testing.T, client, raw net.Conn) net.Conn{
+		"tcp":   func(_ *testing.T, _, raw net.Conn) net.Conn { return raw },
+		"tls":   func(_ *testing.T, _, raw net.Conn) net.Conn { return tls.Server(&bulkConn{Conn: raw}, &tls.Config{}) },
+		"proxy": proxied,
+	} {
+		t.Run(name, func(t *testing.T) {
+			client, raw := tcpPair(t)
+			c := layer(t, client, raw)
+			limitUnsent(c)
+			if got := unsentOf(t, raw); got != downloadUnsent {
+				t.Errorf("TCP_NOTSENT_LOWAT %d, want %d", got, downloadUnsent)
+			}
+			if raiseLowWater(c) == nil || lowWaterOf(t, raw) != uploadLowWater {
+				t.Errorf("SO_RCVLOWAT %d, want %d", lowWaterOf(t, raw), uploadLowWater)
+			}
+			if name != "proxy" {
+				return
+			}
+			got := make([]byte, len("payload"))
+			if _, err := io.ReadFull(c, got); err != nil || string(got) != "payload" {
+				t.Fatalf("read %q (%v) after the header, want %q", got, err, "payload")
+			}
+		})
 	}
 }
