@@ -17,12 +17,14 @@ import (
 // for. They keep the manager's memory in proportion to the FTPS servers,
 // not to the cluster:
 //
-//   - ConfigMaps, Services, StatefulSets and PodDisruptionBudgets are
-//     cached only when they carry the operator's managed-by label: the
+//   - ConfigMaps, Services, StatefulSets, PodDisruptionBudgets and Pods
+//     are cached only when they carry the operator's managed-by label: the
 //     reconcilers read no others (every child is labelled; a child that
 //     lost its label reads as missing and is applied again, which puts the
-//     label back). Pods are read by name (NodePort addresses) and are
-//     cached whole.
+//     label back). Pods are read by name, for the NodePort addresses of
+//     their nodes; the StatefulSet gives each the label from its template,
+//     so that a cluster's other pods, often the bulk of its objects, stay
+//     out of the manager's memory.
 //   - Secrets are cached whole: password, TLS and client CA Secrets
 //     belong to the users and carry no label of ours.
 //   - Every cached object keeps who manages it but not the field sets
@@ -36,7 +38,7 @@ import (
 func CacheOptions(watchNamespaces ...string) cache.Options {
 	ours := labels.SelectorFromSet(labels.Set{render.LabelManagedBy: render.FieldOwner})
 	byObject := map[client.Object]cache.ByObject{}
-	for _, o := range []client.Object{&corev1.ConfigMap{}, &corev1.Service{}, &appsv1.StatefulSet{}, &policyv1.PodDisruptionBudget{}} {
+	for _, o := range []client.Object{&corev1.ConfigMap{}, &corev1.Service{}, &appsv1.StatefulSet{}, &policyv1.PodDisruptionBudget{}, &corev1.Pod{}} {
 		byObject[o] = cache.ByObject{Label: ours}
 	}
 	opts := cache.Options{ByObject: byObject, DefaultTransform: TrimManagedFields}

@@ -69,3 +69,39 @@ func TestCacheWatchNamespaces(t *testing.T) {
 		t.Errorf("cluster-scoped Nodes: %v", err)
 	}
 }
+
+// The cache holds the pods of FTPS servers (labelled from the StatefulSet's
+// template) and no others: a cluster's other pods stay out of the manager.
+func TestCacheKeepsOnlyOurPods(t *testing.T) {
+	ns := namespace(t)
+	container := []corev1.Container{{Name: "c", Image: "example.invalid/none"}}
+	for name, labels := range map[string]map[string]string{
+		"ours":   {render.LabelManagedBy: render.FieldOwner},
+		"theirs": {"app": "other"},
+	} {
+		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: labels},
+			Spec: corev1.PodSpec{Containers: container}}
+		if err := k8s.Create(testCtx, pod); err != nil {
+			t.Fatal(err)
+		}
+	}
+	opts := controllers.CacheOptions(ns)
+	opts.Scheme = k8s.Scheme()
+	c, err := cache.New(testCfg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(testCtx, 30*time.Second)
+	defer cancel()
+	go func() { _ = c.Start(ctx) }()
+	if !c.WaitForCacheSync(ctx) {
+		t.Fatal("cache did not sync")
+	}
+	var pod corev1.Pod
+	if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "ours"}, &pod); err != nil {
+		t.Errorf("our pod: %v", err)
+	}
+	if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "theirs"}, &pod); err == nil {
+		t.Error("a pod without the managed-by label is cached")
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -25,6 +26,10 @@ func TestNodePortAddresses(t *testing.T) {
 	// band kept for static requests, so they never collide.
 	srv.Spec.Passive.PortRangeStart = 30040
 	create(t, srv)
+	// The pods as the StatefulSet makes them: with its template's labels,
+	// without which the manager's cache does not hold them.
+	sts := &appsv1.StatefulSet{}
+	eventually(t, "StatefulSet", func() error { return get(ns, "np", sts) })
 
 	for i, addrs := range [][]corev1.NodeAddress{
 		{{Type: corev1.NodeInternalIP, Address: "10.0.0.1"}, {Type: corev1.NodeExternalIP, Address: "198.51.100.1"}},
@@ -37,7 +42,7 @@ func TestNodePortAddresses(t *testing.T) {
 			t.Fatal(err)
 		}
 		pod := &corev1.Pod{
-			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("np-%d", i)},
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("np-%d", i), Labels: sts.Spec.Template.Labels},
 			Spec: corev1.PodSpec{
 				NodeName:   node.Name,
 				Containers: []corev1.Container{{Name: "ftpsd", Image: testImage}},
