@@ -15,6 +15,25 @@ import (
 	"github.com/ftps-operator/ftps-operator/internal/render"
 )
 
+// startCache starts a cache with the manager's options for namespaces and
+// waits (at most 30 s) until it has synced; it stops with the test.
+func startCache(t *testing.T, namespaces ...string) (cache.Cache, context.Context) {
+	t.Helper()
+	opts := controllers.CacheOptions(namespaces...)
+	opts.Scheme = k8s.Scheme()
+	c, err := cache.New(testCfg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(testCtx, 30*time.Second)
+	t.Cleanup(cancel)
+	go func() { _ = c.Start(ctx) }()
+	if !c.WaitForCacheSync(ctx) {
+		t.Fatal("cache did not sync")
+	}
+	return c, ctx
+}
+
 // A manager started with --watch-namespaces caches, and so reconciles, the
 // FTPS objects and children of those namespaces only, while cluster-scoped
 // reads (Nodes) keep working.
@@ -31,18 +50,7 @@ func TestCacheWatchNamespaces(t *testing.T) {
 			}
 		}
 	}
-	opts := controllers.CacheOptions(watched)
-	opts.Scheme = k8s.Scheme()
-	c, err := cache.New(testCfg, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(testCtx, 30*time.Second)
-	defer cancel()
-	go func() { _ = c.Start(ctx) }()
-	if !c.WaitForCacheSync(ctx) {
-		t.Fatal("cache did not sync")
-	}
+	c, ctx := startCache(t, watched)
 	var policies v1alpha1.FTPSPolicyList
 	if err := c.List(ctx, &policies); err != nil {
 		t.Fatal(err)
@@ -85,18 +93,7 @@ func TestCacheKeepsOnlyOurPods(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	opts := controllers.CacheOptions(ns)
-	opts.Scheme = k8s.Scheme()
-	c, err := cache.New(testCfg, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(testCtx, 30*time.Second)
-	defer cancel()
-	go func() { _ = c.Start(ctx) }()
-	if !c.WaitForCacheSync(ctx) {
-		t.Fatal("cache did not sync")
-	}
+	c, ctx := startCache(t, ns)
 	var pod corev1.Pod
 	if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "ours"}, &pod); err != nil {
 		t.Errorf("our pod: %v", err)
