@@ -276,8 +276,7 @@ func TestAbuseSlowLoris(t *testing.T) {
 // A client that never reads its replies loses its session when a reply
 // cannot be written within the write timeout; others are served meanwhile.
 func TestAbuseSlowReader(t *testing.T) {
-	e := newEnv(t, envOpt{})
-	e.srv.replyTimeout = time.Second
+	e := newEnv(t, envOpt{replyTimeout: time.Second})
 	base := runtime.NumGoroutine()
 	for i := range 2000 {
 		e.writeFile(fmt.Sprintf("a-file-with-a-rather-long-name-so-that-STAT-says-a-lot-%04d", i), nil)

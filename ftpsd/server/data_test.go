@@ -256,12 +256,12 @@ func TestActiveMode(t *testing.T) {
 }
 
 func TestPASV(t *testing.T) {
-	e := newEnv(t, envOpt{mutate: func(c *config.Config) {
+	replica := 2
+	e := newEnv(t, envOpt{ordinal: &replica, mutate: func(c *config.Config) {
 		c.Passive.PortRange = "31000-31999"
 		c.Passive.PerReplica = &config.PerReplica{PortsPerReplica: 100}
 		c.Passive.Addresses = map[string]string{"2": "203.0.113.10"}
 	}})
-	e.srv.ordinal = 2
 	c := e.dial(false)
 	c.secure()
 	text := c.must("PASV", 227)

@@ -62,8 +62,14 @@ type envOpt struct {
 	// delay (0: none in tests).
 	now        func() time.Time
 	loginDelay time.Duration
-	logger     *slog.Logger
-	metrics    *metrics.Metrics
+	// replyTimeout, when set, bounds each reply write instead of
+	// writeTimeout; set before the server starts, which then reads it.
+	replyTimeout time.Duration
+	// ordinal, when set, is the replica's ordinal (-1 otherwise: outside
+	// a StatefulSet).
+	ordinal *int
+	logger  *slog.Logger
+	metrics *metrics.Metrics
 }
 
 func newEnv(t testing.TB, o envOpt) *testEnv {
@@ -109,17 +115,24 @@ func newEnv(t testing.TB, o envOpt) *testEnv {
 	if logger == nil {
 		logger = testLogger()
 	}
+	ordinal := -1
+	if o.ordinal != nil {
+		ordinal = *o.ordinal
+	}
 	srv, err := New(cfg, Options{
 		TLSConfig:  &tls.Config{Certificates: []tls.Certificate{cert}, ClientCAs: o.clientCA},
 		Users:      auth,
 		Logger:     logger,
-		Ordinal:    -1,
+		Ordinal:    ordinal,
 		Now:        o.now,
 		LoginDelay: delay,
 		Metrics:    o.metrics,
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if o.replyTimeout > 0 {
+		srv.replyTimeout = o.replyTimeout
 	}
 	network, host := "tcp4", "127.0.0.1:0"
 	if o.network == "tcp6" {
