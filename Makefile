@@ -56,7 +56,7 @@ api-docs: $(CRD_REF_DOCS) ## Generate the API reference (docs/api.md) from the G
 
 .PHONY: generate
 generate: $(CONTROLLER_GEN) ## Generate the deepcopy methods of the API types.
-	$(CONTROLLER_GEN) object:headerFile="hack/boilerplate.go.txt" paths="./api/..."
+	$(CONTROLLER_GEN) object:headerFile="hack/boilerplate.go.txt" paths="{./api/...,./ftpsd/config/...}"
 
 .PHONY: fmt
 fmt: ## go fmt every package.

@@ -252,7 +252,7 @@ func (r *FTPSServerReconciler) policy(ctx context.Context, srv *v1alpha1.FTPSSer
 // syncFinalizer keeps the storage finalizer exactly on servers whose
 // volumes go with them.
 func (r *FTPSServerReconciler) syncFinalizer(ctx context.Context, srv *v1alpha1.FTPSServer) error {
-	want := srv.Spec.Storage.ReclaimPolicy == v1alpha1.ReclaimDelete && srv.Spec.Storage.ExistingClaim == ""
+	want := srv.Spec.Storage.ReclaimPolicyOrDefault() == v1alpha1.ReclaimDelete && srv.Spec.Storage.ExistingClaim == ""
 	if want == controllerutil.ContainsFinalizer(srv, finalizerStorage) {
 		return nil
 	}

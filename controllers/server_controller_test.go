@@ -51,9 +51,9 @@ func samplePolicy(ns string) *v1alpha1.FTPSPolicy {
 	return &v1alpha1.FTPSPolicy{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "partners"},
 		Spec: v1alpha1.FTPSPolicySpec{
-			Control: v1alpha1.ControlPolicy{RequireTLS: v1alpha1.RequireTLSLogin, CCC: v1alpha1.CCCDeny},
-			TLS:     v1alpha1.TLSPolicy{MinVersion: v1alpha1.TLSVersion12},
-			Data:    v1alpha1.DataPolicy{Protection: v1alpha1.DataPrivate, SessionReuse: v1alpha1.SessionReuseRequired},
+			Control: config.ControlPolicy{RequireTLS: config.RequireTLSLogin, CCC: config.CCCDeny},
+			TLS:     config.TLSPolicy{MinVersion: config.TLSVersion12},
+			Data:    config.DataPolicy{Protection: config.ProtectionPrivate, SessionReuse: config.SessionReuseRequired},
 		},
 	}
 }
@@ -604,8 +604,8 @@ func TestPolicyChangeDoesNotRoll(t *testing.T) {
 	if err := get(ns, "partners", cur); err != nil {
 		t.Fatal(err)
 	}
-	cur.Spec.Data.Protection = v1alpha1.DataClientChoice
-	cur.Spec.TLS.MinVersion = v1alpha1.TLSVersion13
+	cur.Spec.Data.Protection = config.ProtectionClientChoice
+	cur.Spec.TLS.MinVersion = config.TLSVersion13
 	if err := k8s.Update(testCtx, cur); err != nil {
 		t.Fatal(err)
 	}

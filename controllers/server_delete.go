@@ -20,7 +20,7 @@ func (r *FTPSServerReconciler) finalize(ctx context.Context, srv *v1alpha1.FTPSS
 	if !controllerutil.ContainsFinalizer(srv, finalizerStorage) {
 		return nil
 	}
-	if srv.Spec.Storage.ReclaimPolicy == v1alpha1.ReclaimDelete && srv.Spec.Storage.ExistingClaim == "" {
+	if srv.Spec.Storage.ReclaimPolicyOrDefault() == v1alpha1.ReclaimDelete && srv.Spec.Storage.ExistingClaim == "" {
 		if err := r.deleteDataClaims(ctx, srv); err != nil {
 			return err
 		}

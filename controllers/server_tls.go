@@ -109,10 +109,7 @@ func (r *FTPSServerReconciler) reconcileCertManager(ctx context.Context, srv *v1
 }
 
 func issuerKind(srv *v1alpha1.FTPSServer) string {
-	if k := srv.Spec.TLS.IssuerRef.Kind; k != "" {
-		return k
-	}
-	return "Issuer"
+	return srv.Spec.TLS.IssuerRef.KindOrDefault()
 }
 
 func (r *FTPSServerReconciler) reconcileBroughtSecret(ctx context.Context, srv *v1alpha1.FTPSServer) (tlsOutcome, error) {

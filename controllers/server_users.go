@@ -79,9 +79,4 @@ func (r *FTPSServerReconciler) password(ctx context.Context, ns string, ref *v1a
 	return string(v), true, nil
 }
 
-func secretKey(ref *v1alpha1.SecretKeySelector) string {
-	if ref.Key == "" {
-		return "password"
-	}
-	return ref.Key
-}
+func secretKey(ref *v1alpha1.SecretKeySelector) string { return ref.KeyOrDefault() }

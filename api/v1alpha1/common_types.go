@@ -9,6 +9,13 @@ type LocalObjectReference struct {
 	Name string `json:"name"`
 }
 
+// Defaults of SecretKeySelector (see defaults.go).
+const (
+	// DefaultSecretKey is the key of a SecretKeySelector's default (marker
+	// default=password): FTPSUser spec.passwordSecretRef.key.
+	DefaultSecretKey = "password"
+)
+
 // SecretKeySelector names one key of a Secret in the same namespace.
 type SecretKeySelector struct {
 	// name of the Secret, in the same namespace.

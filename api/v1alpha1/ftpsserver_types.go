@@ -1,9 +1,19 @@
 package v1alpha1
 
 import (
+	"time"
+
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Defaults of FTPSServerSpec: the values of its kubebuilder default markers,
+// for Go code that reads an object the API server has not defaulted (see
+// defaults.go; TestDefaultAccessorsMatchSchema checks that they agree).
+const (
+	// DefaultReplicas is spec.replicas' default (marker default=1).
+	DefaultReplicas int32 = 1
 )
 
 // FTPSServerSpec describes an FTPS endpoint: its replicas, certificate,
@@ -80,6 +90,13 @@ type FTPSServerSpec struct {
 	Pod PodSpec `json:"pod,omitzero"`
 }
 
+// Defaults of ServerTLS (see defaults.go).
+const (
+	// DefaultCertificateDuration is spec.tls.duration's default (marker
+	// default="2160h").
+	DefaultCertificateDuration = 2160 * time.Hour
+)
+
 // ServerTLS is the server certificate's source and shape.
 // +kubebuilder:validation:XValidation:rule="!(has(self.issuerRef) && has(self.secretName))",message="spec.tls: set at most one of issuerRef (cert-manager issues the certificate) and secretName (a kubernetes.io/tls Secret you manage); with neither the operator makes a self-signed certificate"
 // +kubebuilder:validation:XValidation:rule="!has(self.renewBefore) || duration(self.renewBefore) < duration(self.duration)",message="spec.tls.renewBefore must be shorter than spec.tls.duration, or the certificate would be renewed as soon as it is issued",fieldPath=".renewBefore"
@@ -134,6 +151,16 @@ type ServerTLS struct {
 	ClientCA *ClientCASource `json:"clientCA,omitempty"`
 }
 
+// Defaults of IssuerReference (see defaults.go).
+const (
+	// DefaultIssuerKind is spec.tls.issuerRef.kind's default (marker
+	// default=Issuer).
+	DefaultIssuerKind = "Issuer"
+	// DefaultIssuerGroup is spec.tls.issuerRef.group's default (marker
+	// default=cert-manager.io).
+	DefaultIssuerGroup = "cert-manager.io"
+)
+
 // IssuerReference names a cert-manager issuer.
 type IssuerReference struct {
 	// name of the issuer.
@@ -167,6 +194,13 @@ const (
 	KeyAlgorithmEd25519 KeyAlgorithm = "Ed25519"
 )
 
+// Defaults of PrivateKey (see defaults.go).
+const (
+	// DefaultKeyAlgorithm is spec.tls.privateKey.algorithm's default (marker
+	// default=ECDSA).
+	DefaultKeyAlgorithm = KeyAlgorithmECDSA
+)
+
 // PrivateKey is a private key's algorithm and size.
 // +kubebuilder:validation:XValidation:rule="!has(self.algorithm) || !has(self.size) || self.algorithm != 'RSA' || self.size in [2048, 3072, 4096]",message="spec.tls.privateKey.size for RSA must be 2048, 3072 or 4096",fieldPath=".size"
 // +kubebuilder:validation:XValidation:rule="!has(self.algorithm) || !has(self.size) || self.algorithm != 'ECDSA' || self.size in [256, 384, 521]",message="spec.tls.privateKey.size for ECDSA must be 256, 384 or 521",fieldPath=".size"
@@ -187,6 +221,13 @@ type PrivateKey struct {
 	Size int32 `json:"size,omitempty"`
 }
 
+// Defaults of ClientCASource (see defaults.go).
+const (
+	// DefaultClientCAKey is spec.tls.clientCA.key's default (marker
+	// default="ca.crt").
+	DefaultClientCAKey = "ca.crt"
+)
+
 // ClientCASource is the CA bundle that client certificates must chain to.
 type ClientCASource struct {
 	// secretName is a Secret in the same namespace.
@@ -202,6 +243,13 @@ type ClientCASource struct {
 	// +kubebuilder:validation:Pattern=`^[-._a-zA-Z0-9]+$`
 	Key string `json:"key,omitempty"`
 }
+
+// Defaults of ServerPorts (see defaults.go). spec.ports.implicit defaults to
+// 0 (off), its zero value, so Go code reads the field itself.
+const (
+	// DefaultControlPort is spec.ports.control's default (marker default=21).
+	DefaultControlPort int32 = 21
+)
 
 // ServerPorts are the control ports the Service exposes. Inside the pod
 // ftpsd listens on unprivileged ports; the Service maps these onto them.
@@ -232,6 +280,16 @@ const (
 	ServiceTypeLoadBalancer ServiceType = "LoadBalancer"
 	ServiceTypeNodePort     ServiceType = "NodePort"
 	ServiceTypeClusterIP    ServiceType = "ClusterIP"
+)
+
+// Defaults of ServiceSpec (see defaults.go).
+const (
+	// DefaultServiceType is spec.service.type's default (marker
+	// default=LoadBalancer).
+	DefaultServiceType = ServiceTypeLoadBalancer
+	// DefaultExternalTrafficPolicy is spec.service.externalTrafficPolicy's
+	// default (marker default=Local).
+	DefaultExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicyLocal
 )
 
 // ServiceSpec shapes the control Service and the passive Services.
@@ -282,6 +340,19 @@ const (
 	PassiveModeShared PassiveMode = "Shared"
 )
 
+// Defaults of PassiveSpec (see defaults.go).
+const (
+	// DefaultPassiveMode is spec.passive.mode's default (marker
+	// default=PerReplica).
+	DefaultPassiveMode = PassiveModePerReplica
+	// DefaultPortRangeStart is spec.passive.portRangeStart's default (marker
+	// default=30000).
+	DefaultPortRangeStart int32 = 30000
+	// DefaultPortsPerReplica is spec.passive.portsPerReplica's default
+	// (marker default=16).
+	DefaultPortsPerReplica int32 = 16
+)
+
 // PassiveSpec configures passive-mode data ports. The whole range is
 // [portRangeStart, portRangeStart + replicas x portsPerReplica).
 type PassiveSpec struct {
@@ -327,6 +398,19 @@ const (
 	ReclaimDelete ReclaimPolicy = "Delete"
 )
 
+// Defaults of StorageSpec (see defaults.go).
+const (
+	// DefaultStorageSize is spec.storage.size's default (marker
+	// default="10Gi").
+	DefaultStorageSize = "10Gi"
+	// DefaultAccessMode is spec.storage.accessModes' only default item
+	// (marker default={ReadWriteOnce}).
+	DefaultAccessMode = corev1.ReadWriteOnce
+	// DefaultReclaimPolicy is spec.storage.reclaimPolicy's default (marker
+	// default=Retain).
+	DefaultReclaimPolicy = ReclaimRetain
+)
+
 // StorageSpec is where the users' files live.
 // +kubebuilder:validation:XValidation:rule="has(self.storageClassName) == has(oldSelf.storageClassName) && (!has(self.storageClassName) || self.storageClassName == oldSelf.storageClassName)",message="spec.storage.storageClassName cannot be changed: the volumes already hold data; create a new FTPSServer and copy the files",fieldPath=".storageClassName"
 // +kubebuilder:validation:XValidation:rule="!has(oldSelf.accessModes) || (has(self.accessModes) && self.accessModes == oldSelf.accessModes)",message="spec.storage.accessModes cannot be changed once the volumes exist",fieldPath=".accessModes"
@@ -365,6 +449,30 @@ type StorageSpec struct {
 	// +kubebuilder:default=Retain
 	ReclaimPolicy ReclaimPolicy `json:"reclaimPolicy,omitempty"`
 }
+
+// Defaults of Limits (see defaults.go). ftpsd has the same defaults for a
+// hand-written ftpsd.yaml (ftpsd/config); TestDefaultAccessorsMatchSchema
+// checks that the two agree.
+const (
+	// DefaultMaxSessions is spec.limits.maxSessions' default (marker
+	// default=1000).
+	DefaultMaxSessions int32 = 1000
+	// DefaultMaxSessionsPerIP is spec.limits.maxSessionsPerIP's default
+	// (marker default=50).
+	DefaultMaxSessionsPerIP int32 = 50
+	// DefaultIdleTimeout is spec.limits.idleTimeout's default (marker
+	// default="5m").
+	DefaultIdleTimeout = 5 * time.Minute
+	// DefaultLoginTimeout is spec.limits.loginTimeout's default (marker
+	// default="30s").
+	DefaultLoginTimeout = 30 * time.Second
+	// DefaultMaxLoginFailures is spec.limits.maxLoginFailures' default
+	// (marker default=5).
+	DefaultMaxLoginFailures int32 = 5
+	// DefaultBanDuration is spec.limits.banDuration's default (marker
+	// default="15m").
+	DefaultBanDuration = 15 * time.Minute
+)
 
 // Limits protect the server from overload and password guessing.
 type Limits struct {

@@ -4,6 +4,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
+// Defaults of FTPSUserSpec (see defaults.go): spec.permissions defaults to
+// DefaultPermissions() (marker default={List,Read}), a list and so not a
+// constant; spec.disabled defaults to false, its zero value, so Go code reads
+// the field itself.
+
 // FTPSUserSpec is one login of one server.
 // +kubebuilder:validation:XValidation:rule="has(self.passwordSecretRef) || has(self.clientCertificate)",message="spec: set passwordSecretRef, clientCertificate or both, so that the user has a way to log in"
 type FTPSUserSpec struct {

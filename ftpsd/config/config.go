@@ -16,23 +16,25 @@ import (
 // Config is the whole ftpsd.yaml.
 type Config struct {
 	// Listen is the explicit FTPS control listener (AUTH TLS), host:port.
-	Listen string `json:"listen,omitempty"`
+	Listen string `json:"listen,omitempty" reload:"restart"`
 	// ImplicitListen is the implicit FTPS listener (TLS from the first byte); off when empty.
-	ImplicitListen string `json:"implicitListen,omitempty"`
+	ImplicitListen string `json:"implicitListen,omitempty" reload:"restart"`
 	// Root is the storage root; each user's home is a folder under it.
-	Root string `json:"root,omitempty"`
+	Root string `json:"root,omitempty" reload:"restart"`
 	// UsersFile is the users.yaml path.
-	UsersFile     string        `json:"usersFile,omitempty"`
-	TLS           TLSFiles      `json:"tls,omitempty"`
-	Passive       Passive       `json:"passive,omitempty"`
-	Policy        Policy        `json:"policy,omitempty"`
+	UsersFile string   `json:"usersFile,omitempty" reload:"restart"`
+	TLS       TLSFiles `json:"tls,omitempty"`
+	Passive   Passive  `json:"passive,omitempty"`
+	// Policy is taken whole by each new session, so every field of it is
+	// live.
+	Policy        Policy        `json:"policy,omitempty" reload:"live"`
 	Limits        Limits        `json:"limits,omitempty"`
 	ProxyProtocol ProxyProtocol `json:"proxyProtocol,omitempty"`
 	// Anonymous holds what policy.authentication.anonymous needs besides the
 	// policy itself (which is an FTPSPolicy spec, verbatim).
 	Anonymous Anonymous `json:"anonymous,omitempty"`
 	// MetricsListen serves /metrics, /healthz and /readyz; off when empty.
-	MetricsListen string `json:"metricsListen,omitempty"`
+	MetricsListen string `json:"metricsListen,omitempty" reload:"restart"`
 	// SyncUploads (default true) flushes each upload to stable storage
 	// (fsync) before it is renamed into place and 226 is sent, so that a 226
 	// means the file survives a power loss. False leaves that to the
@@ -40,13 +42,13 @@ type Config struct {
 	// but a crash of the machine (not of ftpsd) may
 	// lose uploads that were acknowledged. An upload that fails or is
 	// aborted never appears under its name, either way.
-	SyncUploads *bool `json:"syncUploads,omitempty"`
+	SyncUploads *bool `json:"syncUploads,omitempty" reload:"live"`
 	// CredentialCache (default true) keeps, for each login that succeeded,
 	// an HMAC of its credentials under a per-process random key, so that the
 	// same user and password log in again without another password-hash
 	// verification. False verifies the hash on every login and keeps nothing
 	// derived from passwords in memory.
-	CredentialCache *bool `json:"credentialCache,omitempty"`
+	CredentialCache *bool `json:"credentialCache,omitempty" reload:"live"`
 }
 
 // SyncUploadsEnabled reports SyncUploads, true when unset.
@@ -58,9 +60,11 @@ func (c *Config) CredentialCacheEnabled() bool { return c.CredentialCache == nil
 // TLSFiles names the PEM files of the server certificate and of the CA that
 // signs client certificates.
 type TLSFiles struct {
-	CertFile     string `json:"certFile,omitempty"`
-	KeyFile      string `json:"keyFile,omitempty"`
-	ClientCAFile string `json:"clientCAFile,omitempty"`
+	// The paths are watched from the start; the files' contents reload.
+	CertFile string `json:"certFile,omitempty" reload:"restart"`
+	KeyFile  string `json:"keyFile,omitempty" reload:"restart"`
+	// ClientCAFile is read once, at start.
+	ClientCAFile string `json:"clientCAFile,omitempty" reload:"restart"`
 }
 
 // Passive describes the passive (PASV/EPSV) data ports and the address
@@ -68,16 +72,16 @@ type TLSFiles struct {
 type Passive struct {
 	// PortRange is "first-last", inclusive. Empty means any ephemeral port
 	// chosen by the kernel (fine on a laptop, not behind a load balancer).
-	PortRange string `json:"portRange,omitempty"`
+	PortRange string `json:"portRange,omitempty" reload:"live"`
 	// PerReplica, when set, gives replica i the slice
 	// [first + i*n, first + (i+1)*n) of PortRange.
-	PerReplica *PerReplica `json:"perReplica,omitempty"`
+	PerReplica *PerReplica `json:"perReplica,omitempty" reload:"live"`
 	// Address is the advertised address (an IP address, or a DNS name that
 	// resolves to an IPv4 address); empty means the local address of the
 	// control connection.
-	Address string `json:"address,omitempty"`
+	Address string `json:"address,omitempty" reload:"live"`
 	// Addresses overrides Address per replica ordinal ("0", "1", ...).
-	Addresses map[string]string `json:"addresses,omitempty"`
+	Addresses map[string]string `json:"addresses,omitempty" reload:"live"`
 }
 
 // PerReplica splits the passive range between the replicas of a StatefulSet.
@@ -87,27 +91,28 @@ type PerReplica struct {
 
 // Limits bound what one client may consume.
 type Limits struct {
-	MaxSessions      int      `json:"maxSessions,omitempty"`
-	MaxSessionsPerIP int      `json:"maxSessionsPerIP,omitempty"`
-	IdleTimeout      Duration `json:"idleTimeout,omitempty"`
-	LoginTimeout     Duration `json:"loginTimeout,omitempty"`
+	MaxSessions      int      `json:"maxSessions,omitempty" reload:"live"`
+	MaxSessionsPerIP int      `json:"maxSessionsPerIP,omitempty" reload:"live"`
+	IdleTimeout      Duration `json:"idleTimeout,omitempty" reload:"live"`
+	LoginTimeout     Duration `json:"loginTimeout,omitempty" reload:"live"`
 	// DataTimeout bounds the wait for a data connection and each data read/write.
-	DataTimeout      Duration `json:"dataTimeout,omitempty"`
-	MaxLoginFailures int      `json:"maxLoginFailures,omitempty"`
-	BanDuration      Duration `json:"banDuration,omitempty"`
+	DataTimeout      Duration `json:"dataTimeout,omitempty" reload:"live"`
+	MaxLoginFailures int      `json:"maxLoginFailures,omitempty" reload:"live"`
+	BanDuration      Duration `json:"banDuration,omitempty" reload:"live"`
 }
 
 // ProxyProtocol accepts a PROXY protocol header from trusted load balancers.
 type ProxyProtocol struct {
-	Enabled      bool     `json:"enabled,omitempty"`
-	TrustedCIDRs []string `json:"trustedCIDRs,omitempty"`
+	// Both are read for each accepted connection.
+	Enabled      bool     `json:"enabled,omitempty" reload:"live"`
+	TrustedCIDRs []string `json:"trustedCIDRs,omitempty" reload:"live"`
 }
 
 // Anonymous configures anonymous logins, when the policy enables them.
 type Anonymous struct {
 	// Home is the anonymous users' folder, relative to Root (default
 	// "anonymous"). Anonymous users may only list and read it.
-	Home string `json:"home,omitempty"`
+	Home string `json:"home,omitempty" reload:"live"`
 }
 
 // Duration is a time.Duration written as a Go duration string ("5m").
@@ -230,29 +235,4 @@ func (c *Config) ApplyDefaults() {
 		c.CredentialCache = ptr(true)
 	}
 	c.Policy.ApplyDefaults()
-}
-
-// RestartNeeded names the fields that differ between old and new and that a
-// running ftpsd cannot change without a restart: the listeners, the storage
-// root and the paths of the files it watches.
-func RestartNeeded(old, new *Config) []string {
-	var out []string
-	for _, f := range []struct {
-		name     string
-		old, new string
-	}{
-		{"listen", old.Listen, new.Listen},
-		{"implicitListen", old.ImplicitListen, new.ImplicitListen},
-		{"metricsListen", old.MetricsListen, new.MetricsListen},
-		{"root", old.Root, new.Root},
-		{"usersFile", old.UsersFile, new.UsersFile},
-		{"tls.certFile", old.TLS.CertFile, new.TLS.CertFile},
-		{"tls.keyFile", old.TLS.KeyFile, new.TLS.KeyFile},
-		{"tls.clientCAFile", old.TLS.ClientCAFile, new.TLS.ClientCAFile},
-	} {
-		if f.old != f.new {
-			out = append(out, f.name)
-		}
-	}
-	return out
 }

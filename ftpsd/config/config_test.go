@@ -1,6 +1,8 @@
 package config
 
 import (
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -36,8 +38,8 @@ passive:
   address: ""
   addresses: {"0": "203.0.113.10", "1": "203.0.113.11"}
 policy:
-  control: {requireTLS: AllCommands, clearLoginUsers: [legacy], ccc: AllowAfterLogin}
-  tls: {minVersion: "1.3", cipherSuites: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256]}
+  control: {requireTLS: Login, clearLoginUsers: [legacy], ccc: AllowAfterLogin}
+  tls: {minVersion: "1.2", cipherSuites: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256]}
   data: {protection: ClientChoice, sessionReuse: Optional, requireSameAddress: false, activeMode: ClientAddressOnly}
   authentication: {clientCertificate: Sufficient, anonymous: {enabled: true, connection: Any}}
 limits: {maxSessions: 10, idleTimeout: 1m, loginTimeout: 5s, maxLoginFailures: 3, banDuration: 1h}
@@ -109,6 +111,11 @@ func TestRestartNeeded(t *testing.T) {
 	same.Policy.Control.CCC = CCCAllowAfterLogin
 	same.Limits.MaxSessions = 7
 	same.Passive.PortRange = "30000-30010"
+	same.Limits.IdleTimeout.Duration = time.Minute
+	same.ProxyProtocol.Enabled = true
+	if string(RestartKey(old)) != string(RestartKey(same)) {
+		t.Fatal("a reloadable change changed the restart key")
+	}
 	if got := RestartNeeded(old, same); len(got) != 0 {
 		t.Fatalf("policy, limits and passive changes need no restart, got %v", got)
 	}
@@ -125,5 +132,51 @@ func TestRestartNeeded(t *testing.T) {
 		if got[i] != want[i] {
 			t.Fatalf("got %v, want %v", got, want)
 		}
+	}
+}
+
+// TestEveryFieldHasReloadClass walks every field of Config: one added without
+// a `reload` tag fails here, so that the operator's restart hash and the
+// reload warning never guess.
+func TestEveryFieldHasReloadClass(t *testing.T) {
+	all, err := Fields()
+	if err != nil {
+		t.Fatal(err)
+	}
+	classes := map[string]ReloadClass{}
+	for _, f := range all {
+		classes[f.Path] = f.Class
+	}
+	// What ftpsd really reloads, checked against the code that reads it:
+	// limits per session and per login, the proxy settings per connection.
+	for path, want := range map[string]ReloadClass{
+		"listen": ReloadRestart, "root": ReloadRestart, "tls.certFile": ReloadRestart,
+		"limits.maxSessions": ReloadLive, "limits.idleTimeout": ReloadLive, "limits.banDuration": ReloadLive,
+		"passive.portRange": ReloadLive, "policy": ReloadLive, "proxyProtocol.trustedCIDRs": ReloadLive,
+	} {
+		if classes[path] != want {
+			t.Errorf("%s: class %q, want %q", path, classes[path], want)
+		}
+	}
+}
+
+// TestUnclassifiedFieldIsFound: the walker reports a field without a tag
+// (as a new field of Config would be) and counts it as start-only.
+func TestUnclassifiedFieldIsFound(t *testing.T) {
+	type inner struct {
+		Tagged   int `json:"tagged" reload:"live"`
+		Untagged int `json:"untagged"`
+	}
+	type probe struct {
+		Inner inner  `json:"inner"`
+		Odd   string `json:"odd" reload:"sometimes"`
+	}
+	var missing []string
+	got := classify(reflect.TypeFor[probe](), "", nil, &missing)
+	if want := []string{"inner.untagged", "odd (unknown class sometimes)"}; !slices.Equal(missing, want) {
+		t.Fatalf("missing %v, want %v", missing, want)
+	}
+	if len(got) != 3 || got[1].Class != "" || got[2].Class != "" {
+		t.Fatalf("unclassified fields must be listed with no class: %+v", got)
 	}
 }

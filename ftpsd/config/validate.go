@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -57,10 +59,89 @@ func (c *Config) Validate() error {
 	if err := validRelative(c.Anonymous.Home); c.Anonymous.Home != "" && err != nil {
 		return fmt.Errorf("anonymous.home: %w", err)
 	}
-	if a := c.Policy.Authentication.Anonymous; a.Enabled && a.Connection == AnonymousClearOnly && c.Policy.Control.RequireTLS == RequireTLSAllCommands {
-		return errors.New("policy.authentication.anonymous.connection: ClearOnly cannot work with policy.control.requireTLS AllCommands (USER needs TLS there); use Any or TLSOnly")
-	}
 	return c.Policy.Validate()
+}
+
+// userName is the pattern of policy.control.clearLoginUsers items (the CRD's
+// items:Pattern marker on ControlPolicy.ClearLoginUsers).
+var userName = regexp.MustCompile(`^[a-z0-9]([a-z0-9._-]{0,62}[a-z0-9])?$`)
+
+func oneOf[T ~string](field string, v T, allowed ...T) error {
+	if slices.Contains(allowed, v) {
+		return nil
+	}
+	return fmt.Errorf("%s: %q is not one of %v", field, v, allowed)
+}
+
+// set checks a list with +listType=set and MaxItems: at most max items, each
+// valid, none twice.
+func set[T ~string](field string, items []T, maxItems int, valid func(T) error) error {
+	if len(items) > maxItems {
+		return fmt.Errorf("%s: %d items, at most %d", field, len(items), maxItems)
+	}
+	seen := make(map[T]bool, len(items))
+	for i, v := range items {
+		if err := valid(v); err != nil {
+			return fmt.Errorf("%s[%d]: %w", field, i, err)
+		}
+		if seen[v] {
+			return fmt.Errorf("%s[%d]: %q is listed twice", field, i, v)
+		}
+		seen[v] = true
+	}
+	return nil
+}
+
+// Validate reports the first invalid field of a defaulted policy. It refuses
+// exactly what the FTPSPolicy CRD's schema refuses (enums, list bounds and
+// patterns, and the XValidation rules on Policy, ControlPolicy and
+// TLSPolicy), so that an ftpsd.yaml written by hand is held to the same
+// contract as an FTPSPolicy; api/v1alpha1's TestPolicyAgreement checks that
+// the two agree.
+func (p *Policy) Validate() error {
+	checks := []error{
+		oneOf("policy.control.requireTLS", p.Control.RequireTLS, RequireTLSAllCommands, RequireTLSLogin, RequireTLSOptional),
+		oneOf("policy.control.ccc", p.Control.CCC, CCCDeny, CCCAllowAfterLogin),
+		oneOf("policy.tls.minVersion", p.TLS.MinVersion, TLSVersion12, TLSVersion13),
+		oneOf("policy.data.protection", p.Data.Protection, ProtectionPrivate, ProtectionPrivateExceptListings, ProtectionClientChoice, ProtectionClear),
+		oneOf("policy.data.sessionReuse", p.Data.SessionReuse, SessionReuseRequired, SessionReuseOptional),
+		oneOf("policy.data.activeMode", p.Data.ActiveMode, ActiveModeDisabled, ActiveModeClientAddressOnly),
+		oneOf("policy.authentication.clientCertificate", p.Authentication.ClientCertificate, ClientCertificateNone, ClientCertificateOptional, ClientCertificateRequired, ClientCertificateSufficient),
+		oneOf("policy.authentication.anonymous.connection", p.Authentication.Anonymous.Connection, AnonymousAny, AnonymousClearOnly, AnonymousTLSOnly),
+		set("policy.control.clearLoginUsers", p.Control.ClearLoginUsers, 256, func(u string) error {
+			if len(u) > 64 || !userName.MatchString(u) {
+				return fmt.Errorf("%q is not a user name (at most 64 of a-z, 0-9, '.', '_' and '-', starting and ending with a letter or digit)", u)
+			}
+			return nil
+		}),
+		set("policy.tls.cipherSuites", p.TLS.CipherSuites, len(cipherSuites), func(s CipherSuite) error {
+			if _, ok := cipherSuites[s]; !ok {
+				return fmt.Errorf("%q is not one of the TLS 1.2 ECDHE AEAD cipher suites ftpsd offers (IANA names, e.g. TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256)", s)
+			}
+			return nil
+		}),
+	}
+	for _, err := range checks {
+		if err != nil {
+			return err
+		}
+	}
+	// The XValidation rules, with the CRD's messages (in ftpsd.yaml terms).
+	if len(p.Control.ClearLoginUsers) > 0 && p.Control.RequireTLS != RequireTLSLogin {
+		return errors.New("policy.control.clearLoginUsers: only applies with requireTLS: Login (with AllCommands nobody logs in without TLS, with Optional everybody may)")
+	}
+	if p.TLS.MinVersion != TLSVersion12 && len(p.TLS.CipherSuites) > 0 {
+		return errors.New("policy.tls.cipherSuites: applies to TLS 1.2 only; with minVersion 1.3 remove cipherSuites")
+	}
+	if a := p.Authentication.Anonymous; a.Enabled {
+		if a.Connection == AnonymousClearOnly && p.Control.RequireTLS != RequireTLSOptional {
+			return errors.New("policy.authentication.anonymous.connection: ClearOnly needs policy.control.requireTLS Optional: anonymous users could never log in otherwise")
+		}
+		if a.Connection != AnonymousTLSOnly && p.Data.Protection == ProtectionPrivate {
+			return errors.New("policy.authentication.anonymous.connection: anonymous access over a clear control connection needs clear data connections: set policy.data.protection to ClientChoice or PrivateExceptListings, or anonymous.connection to TLSOnly")
+		}
+	}
+	return nil
 }
 
 // validRelative accepts a folder relative to the root, without ".." elements.

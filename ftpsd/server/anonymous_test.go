@@ -14,6 +14,10 @@ func anonEnv(t *testing.T, enabled bool, conn config.AnonymousConnection) *testE
 	e := newEnv(t, envOpt{mutate: func(c *config.Config) {
 		c.Policy.Authentication.Anonymous = config.AnonymousPolicy{Enabled: enabled, Connection: conn}
 		c.Policy.Data.Protection = config.ProtectionClientChoice
+		if enabled && conn == config.AnonymousClearOnly {
+			// As the FTPSPolicy CRD: ClearOnly needs requireTLS Optional.
+			c.Policy.Control.RequireTLS = config.RequireTLSOptional
+		}
 		c.Anonymous.Home = "pub"
 	}})
 	if err := os.MkdirAll(filepath.Join(e.root, "pub"), 0o755); err != nil {

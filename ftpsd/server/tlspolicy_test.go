@@ -15,7 +15,7 @@ import (
 // TLS 1.3 is not affected (its suites are not configurable in Go).
 func TestTLSCipherSuites(t *testing.T) {
 	e := newEnv(t, envOpt{mutate: func(c *config.Config) {
-		c.Policy.TLS.CipherSuites = []string{"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"}
+		c.Policy.TLS.CipherSuites = []config.CipherSuite{"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"}
 	}})
 	c := e.dial(false)
 	c.tlsConf = e.tlsConfig(tls.VersionTLS12)
@@ -42,9 +42,9 @@ func TestTLSCipherSuites(t *testing.T) {
 }
 
 func TestTLSCipherSuitesValidation(t *testing.T) {
-	for _, name := range []string{"TLS_RSA_WITH_RC4_128_SHA", "TLS_AES_128_GCM_SHA256_TYPO", "ECDHE-RSA-AES128-GCM-SHA256"} {
+	for _, name := range []config.CipherSuite{"TLS_RSA_WITH_RC4_128_SHA", "TLS_AES_128_GCM_SHA256_TYPO", "ECDHE-RSA-AES128-GCM-SHA256"} {
 		c := config.Default()
-		c.Policy.TLS.CipherSuites = []string{name}
+		c.Policy.TLS.CipherSuites = []config.CipherSuite{name}
 		if err := c.Validate(); err == nil {
 			t.Errorf("cipher suite %q accepted", name)
 		}

@@ -11,9 +11,6 @@ import (
 	"github.com/ftps-operator/ftps-operator/api/v1alpha1"
 )
 
-// DefaultCertificateDuration is spec.tls.duration's default.
-const DefaultCertificateDuration = 2160 * time.Hour
-
 // DNSNames are the names the server certificate is issued for: spec.tls.dnsNames,
 // or else the control Service's cluster DNS names.
 func DNSNames(srv *v1alpha1.FTPSServer) []string {
@@ -26,10 +23,7 @@ func DNSNames(srv *v1alpha1.FTPSServer) []string {
 
 // CertificateDuration is spec.tls.duration with its default.
 func CertificateDuration(srv *v1alpha1.FTPSServer) time.Duration {
-	if d := srv.Spec.TLS.Duration; d != nil && d.Duration > 0 {
-		return d.Duration
-	}
-	return DefaultCertificateDuration
+	return srv.Spec.TLS.DurationOrDefault()
 }
 
 // RenewBefore is spec.tls.renewBefore, or a third of the duration.
@@ -45,17 +39,7 @@ func RenewBefore(srv *v1alpha1.FTPSServer) time.Duration {
 func Certificate(srv *v1alpha1.FTPSServer) *cmapi.Certificate {
 	tls := srv.Spec.TLS
 	ref := tls.IssuerRef
-	kind, group := ref.Kind, ref.Group
-	if kind == "" {
-		kind = "Issuer"
-	}
-	if group == "" {
-		group = "cert-manager.io"
-	}
-	alg := tls.PrivateKey.Algorithm
-	if alg == "" {
-		alg = v1alpha1.KeyAlgorithmECDSA
-	}
+	alg := tls.PrivateKey.AlgorithmOrDefault()
 	pk := &cmapi.CertificatePrivateKey{
 		Algorithm:      cmapi.PrivateKeyAlgorithm(alg),
 		RotationPolicy: cmapi.RotationPolicyAlways,
@@ -85,7 +69,7 @@ func Certificate(srv *v1alpha1.FTPSServer) *cmapi.Certificate {
 			RenewBefore: &metav1.Duration{Duration: RenewBefore(srv)},
 			PrivateKey:  pk,
 			Usages:      usages,
-			IssuerRef:   cmmeta.IssuerReference{Name: ref.Name, Kind: kind, Group: group},
+			IssuerRef:   cmmeta.IssuerReference{Name: ref.Name, Kind: ref.KindOrDefault(), Group: ref.GroupOrDefault()},
 			SecretTemplate: &cmapi.CertificateSecretTemplate{
 				Labels: Labels(srv, ComponentServer),
 			},

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -16,48 +15,16 @@ import (
 	"github.com/ftps-operator/ftps-operator/ftpsd/config"
 )
 
-// PolicyConfig converts an FTPSPolicy spec into ftpsd's policy, with the
-// secure defaults applied, so that the rendered file states every rule it
+// PolicyConfig is a deep copy of an FTPSPolicy spec (the same type as
+// ftpsd's policy) with the secure defaults applied, so that the rendered file states every rule it
 // enforces. A nil spec (no policyRef) gives the defaults alone.
 func PolicyConfig(spec *v1alpha1.FTPSPolicySpec) config.Policy {
 	var p config.Policy
 	if spec != nil {
-		p.Control.RequireTLS = config.RequireTLS(spec.Control.RequireTLS)
-		p.Control.ClearLoginUsers = slices.Clone(spec.Control.ClearLoginUsers)
-		p.Control.CCC = config.CCCMode(spec.Control.CCC)
-		p.TLS.MinVersion = string(spec.TLS.MinVersion)
-		for _, s := range spec.TLS.CipherSuites {
-			p.TLS.CipherSuites = append(p.TLS.CipherSuites, string(s))
-		}
-		p.Data.Protection = config.Protection(spec.Data.Protection)
-		p.Data.SessionReuse = config.SessionReuse(spec.Data.SessionReuse)
-		if spec.Data.RequireSameAddress != nil {
-			p.Data.RequireSameAddress = new(*spec.Data.RequireSameAddress)
-		}
-		if spec.Data.RequireSameClientCertificate != nil {
-			p.Data.RequireSameClientCertificate = new(*spec.Data.RequireSameClientCertificate)
-		}
-		p.Data.ActiveMode = config.ActiveMode(spec.Data.ActiveMode)
-		p.Authentication.ClientCertificate = config.ClientCertificateMode(spec.Authentication.ClientCertificate)
-		p.Authentication.Anonymous.Enabled = spec.Authentication.Anonymous.Enabled
-		p.Authentication.Anonymous.Connection = config.AnonymousConnection(spec.Authentication.Anonymous.Connection)
+		spec.DeepCopyInto(&p)
 	}
 	p.ApplyDefaults()
 	return p
-}
-
-func duration(d *metav1.Duration, def time.Duration) config.Duration {
-	if d == nil || d.Duration == 0 {
-		return config.Duration{Duration: def}
-	}
-	return config.Duration{Duration: d.Duration}
-}
-
-func orDefault(v int32, def int) int {
-	if v == 0 {
-		return def
-	}
-	return int(v)
 }
 
 // FTPSDConfig is the ftpsd.yaml of srv. policy is the referenced FTPSPolicy's
@@ -84,12 +51,12 @@ func FTPSDConfig(srv *v1alpha1.FTPSServer, policy *v1alpha1.FTPSPolicySpec, addr
 		c.ImplicitListen = fmt.Sprintf(":%d", PodImplicitPort)
 	}
 	if ca := srv.Spec.TLS.ClientCA; ca != nil {
-		c.TLS.ClientCAFile = ClientCADir + "/" + clientCAKey(ca)
+		c.TLS.ClientCAFile = ClientCADir + "/" + ca.KeyOrDefault()
 	}
 	first, last := WholePortRange(srv)
 	c.Passive.PortRange = FormatRange(first, last)
 	if !Shared(srv) {
-		c.Passive.PerReplica = &config.PerReplica{PortsPerReplica: int(portsPerReplica(srv))}
+		c.Passive.PerReplica = &config.PerReplica{PortsPerReplica: int(srv.Spec.Passive.PortsPerReplicaOrDefault())}
 	}
 	if a := srv.Spec.Passive.Address; a != "" {
 		c.Passive.Address = a
@@ -106,13 +73,13 @@ func FTPSDConfig(srv *v1alpha1.FTPSServer, policy *v1alpha1.FTPSPolicySpec, addr
 	}
 	l := srv.Spec.Limits
 	c.Limits = config.Limits{
-		MaxSessions:      orDefault(l.MaxSessions, config.DefaultMaxSessions),
-		MaxSessionsPerIP: orDefault(l.MaxSessionsPerIP, config.DefaultMaxSessionsPerIP),
-		IdleTimeout:      duration(l.IdleTimeout, config.DefaultIdleTimeout),
-		LoginTimeout:     duration(l.LoginTimeout, config.DefaultLoginTimeout),
+		MaxSessions:      int(l.MaxSessionsOrDefault()),
+		MaxSessionsPerIP: int(l.MaxSessionsPerIPOrDefault()),
+		IdleTimeout:      config.Duration{Duration: l.IdleTimeoutOrDefault()},
+		LoginTimeout:     config.Duration{Duration: l.LoginTimeoutOrDefault()},
 		DataTimeout:      config.Duration{Duration: config.DefaultDataTimeout},
-		MaxLoginFailures: orDefault(l.MaxLoginFailures, config.DefaultMaxLoginFailures),
-		BanDuration:      duration(l.BanDuration, config.DefaultBanDuration),
+		MaxLoginFailures: int(l.MaxLoginFailuresOrDefault()),
+		BanDuration:      config.Duration{Duration: l.BanDurationOrDefault()},
 	}
 	if srv.Spec.ProxyProtocol.Enabled {
 		c.ProxyProtocol = config.ProxyProtocol{
@@ -121,13 +88,6 @@ func FTPSDConfig(srv *v1alpha1.FTPSServer, policy *v1alpha1.FTPSPolicySpec, addr
 		}
 	}
 	return c
-}
-
-func clientCAKey(ca *v1alpha1.ClientCASource) string {
-	if ca.Key == "" {
-		return "ca.crt"
-	}
-	return ca.Key
 }
 
 // MarshalConfig writes c as YAML. The output is deterministic: sigs.k8s.io/yaml
@@ -140,22 +100,13 @@ func MarshalConfig(c *config.Config) ([]byte, error) {
 	return b, nil
 }
 
-// RestartHash is the hash of what ftpsd reads only when it starts: the
-// configuration without the policy and the advertised passive addresses,
-// which it reloads from the mounted file. Certificates and users are
-// reloaded too, so they are not part of it either. A change of the hash
-// rolls the pods.
+// RestartHash is the hash of what ftpsd reads only when it starts, as ftpsd
+// itself classifies its fields (config.RestartKey). Everything else (policy,
+// limits, passive addresses and ranges, and the certificate and users files'
+// contents) ftpsd reloads in place, so a change of it keeps the pods. A
+// change of the hash rolls the pods.
 func RestartHash(c *config.Config) string {
-	cp := *c
-	cp.Policy = config.Policy{}
-	cp.Passive.Address = ""
-	cp.Passive.Addresses = nil
-	b, err := yaml.Marshal(&cp)
-	if err != nil {
-		// A Config always marshals; keep the hash defined regardless.
-		b = []byte(err.Error())
-	}
-	return shortHash(b)
+	return shortHash(config.RestartKey(c))
 }
 
 func shortHash(b []byte) string {

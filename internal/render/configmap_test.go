@@ -1,6 +1,8 @@
 package render
 
 import (
+	"time"
+
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -11,13 +13,13 @@ import (
 
 func samplePolicy() *v1alpha1.FTPSPolicySpec {
 	return &v1alpha1.FTPSPolicySpec{
-		Control: v1alpha1.ControlPolicy{RequireTLS: v1alpha1.RequireTLSLogin, CCC: v1alpha1.CCCDeny, ClearLoginUsers: []string{"legacy"}},
-		TLS:     v1alpha1.TLSPolicy{MinVersion: v1alpha1.TLSVersion12, CipherSuites: []v1alpha1.CipherSuite{"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"}},
-		Data: v1alpha1.DataPolicy{
-			Protection: v1alpha1.DataPrivateExceptListings, SessionReuse: v1alpha1.SessionReuseRequired,
-			RequireSameAddress: new(false), ActiveMode: v1alpha1.ActiveModeClientAddressOnly,
+		Control: config.ControlPolicy{RequireTLS: config.RequireTLSLogin, CCC: config.CCCDeny, ClearLoginUsers: []string{"legacy"}},
+		TLS:     config.TLSPolicy{MinVersion: config.TLSVersion12, CipherSuites: []config.CipherSuite{"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"}},
+		Data: config.DataPolicy{
+			Protection: config.ProtectionPrivateExceptListings, SessionReuse: config.SessionReuseRequired,
+			RequireSameAddress: new(false), ActiveMode: config.ActiveModeClientAddressOnly,
 		},
-		Authentication: v1alpha1.AuthenticationPolicy{ClientCertificate: v1alpha1.ClientCertificateOptional},
+		Authentication: config.AuthenticationPolicy{ClientCertificate: config.ClientCertificateOptional},
 	}
 }
 
@@ -157,8 +159,8 @@ func TestConfigTable(t *testing.T) {
 	}
 }
 
-// TestRestartHash: the policy and the advertised addresses are reloaded by
-// ftpsd and must not roll the pods; listeners and the passive layout must.
+// TestRestartHash: the policy, limits and passive settings are reloaded by
+// ftpsd and must not roll the pods; listeners must.
 func TestRestartHash(t *testing.T) {
 	srv := sampleServer()
 	base := RestartHash(FTPSDConfig(srv, nil, nil))
@@ -169,10 +171,15 @@ func TestRestartHash(t *testing.T) {
 	if RestartHash(FTPSDConfig(srv, nil, nil)) == base {
 		t.Error("turning implicit FTPS off did not change the restart hash")
 	}
+	// ftpsd reads limits and the passive layout for each new session: a
+	// change of them must not roll the pods (it used to, dropping every
+	// open session on an edit of spec.limits).
 	srv = sampleServer()
 	srv.Spec.Passive.PortsPerReplica = 32
-	if RestartHash(FTPSDConfig(srv, nil, nil)) == base {
-		t.Error("a new passive layout did not change the restart hash")
+	srv.Spec.Limits.MaxSessions = 7
+	srv.Spec.Limits.IdleTimeout = &metav1.Duration{Duration: time.Minute}
+	if RestartHash(FTPSDConfig(srv, nil, nil)) != base {
+		t.Error("a limits or passive layout change changed the restart hash")
 	}
 }
 

@@ -128,33 +128,12 @@ func PodName(srv *v1alpha1.FTPSServer, ordinal int32) string {
 	return srv.Name + "-" + strconv.Itoa(int(ordinal))
 }
 
-// Replicas is spec.replicas with its default.
-func Replicas(srv *v1alpha1.FTPSServer) int32 {
-	if srv.Spec.Replicas == nil {
-		return 1
-	}
-	return *srv.Spec.Replicas
-}
-
-// passiveStart and portsPerReplica apply the CRD defaults, for objects built
-// in code that never went through the API server.
-func passiveStart(srv *v1alpha1.FTPSServer) int32 {
-	if srv.Spec.Passive.PortRangeStart == 0 {
-		return 30000
-	}
-	return srv.Spec.Passive.PortRangeStart
-}
-
-func portsPerReplica(srv *v1alpha1.FTPSServer) int32 {
-	if srv.Spec.Passive.PortsPerReplica == 0 {
-		return 16
-	}
-	return srv.Spec.Passive.PortsPerReplica
-}
+// Replicas is spec.replicas with its default (FTPSServerSpec.ReplicasOrDefault).
+func Replicas(srv *v1alpha1.FTPSServer) int32 { return srv.Spec.ReplicasOrDefault() }
 
 // Shared reports whether srv uses one shared passive Service.
 func Shared(srv *v1alpha1.FTPSServer) bool {
-	return srv.Spec.Passive.Mode == v1alpha1.PassiveModeShared
+	return srv.Spec.Passive.ModeOrDefault() == v1alpha1.PassiveModeShared
 }
 
 // ReplicaPortRange is the passive ports replica ordinal owns, inclusive. It
@@ -164,8 +143,8 @@ func ReplicaPortRange(srv *v1alpha1.FTPSServer, ordinal int32) (first, last int3
 	if Shared(srv) {
 		return WholePortRange(srv)
 	}
-	n := portsPerReplica(srv)
-	first = passiveStart(srv) + ordinal*n
+	n := srv.Spec.Passive.PortsPerReplicaOrDefault()
+	first = srv.Spec.Passive.PortRangeStartOrDefault() + ordinal*n
 	return first, first + n - 1
 }
 
@@ -173,26 +152,13 @@ func ReplicaPortRange(srv *v1alpha1.FTPSServer, ordinal int32) (first, last int3
 // With zero replicas it is one replica's slice, so that the file stays valid.
 func WholePortRange(srv *v1alpha1.FTPSServer) (first, last int32) {
 	r := max(Replicas(srv), 1)
-	first = passiveStart(srv)
-	return first, first + r*portsPerReplica(srv) - 1
+	first = srv.Spec.Passive.PortRangeStartOrDefault()
+	return first, first + r*srv.Spec.Passive.PortsPerReplicaOrDefault() - 1
 }
 
 // FormatRange writes "first-last".
 func FormatRange(first, last int32) string { return fmt.Sprintf("%d-%d", first, last) }
 
-func controlPort(srv *v1alpha1.FTPSServer) int32 {
-	if srv.Spec.Ports.Control == 0 {
-		return 21
-	}
-	return srv.Spec.Ports.Control
-}
-
-// ControlPort is the public explicit FTPS port.
-func ControlPort(srv *v1alpha1.FTPSServer) int32 { return controlPort(srv) }
-
-func serviceType(srv *v1alpha1.FTPSServer) v1alpha1.ServiceType {
-	if srv.Spec.Service.Type == "" {
-		return v1alpha1.ServiceTypeLoadBalancer
-	}
-	return srv.Spec.Service.Type
-}
+// ControlPort is the public explicit FTPS port, spec.ports.control with its
+// default (ServerPorts.ControlOrDefault).
+func ControlPort(srv *v1alpha1.FTPSServer) int32 { return srv.Spec.Ports.ControlOrDefault() }

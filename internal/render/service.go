@@ -16,7 +16,7 @@ import (
 // serviceBase is what the control and passive Services share: type,
 // annotations, load balancer class, traffic policy and source ranges.
 func serviceBase(srv *v1alpha1.FTPSServer, name, component string, selector map[string]string) *corev1.Service {
-	t := serviceType(srv)
+	t := srv.Spec.Service.TypeOrDefault()
 	s := &corev1.Service{
 		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
 		ObjectMeta: metav1.ObjectMeta{
@@ -31,11 +31,7 @@ func serviceBase(srv *v1alpha1.FTPSServer, name, component string, selector map[
 		},
 	}
 	if t != v1alpha1.ServiceTypeClusterIP {
-		etp := srv.Spec.Service.ExternalTrafficPolicy
-		if etp == "" {
-			etp = corev1.ServiceExternalTrafficPolicyLocal
-		}
-		s.Spec.ExternalTrafficPolicy = etp
+		s.Spec.ExternalTrafficPolicy = srv.Spec.Service.ExternalTrafficPolicyOrDefault()
 	}
 	if t == v1alpha1.ServiceTypeLoadBalancer {
 		if c := srv.Spec.Service.LoadBalancerClass; c != nil {
@@ -52,7 +48,7 @@ func ControlService(srv *v1alpha1.FTPSServer) *corev1.Service {
 	s := serviceBase(srv, srv.Name, ComponentServer, SelectorLabels(srv))
 	s.Spec.Ports = []corev1.ServicePort{{
 		Name: "ftp", Protocol: corev1.ProtocolTCP,
-		Port: controlPort(srv), TargetPort: intstr.FromInt32(PodControlPort),
+		Port: srv.Spec.Ports.ControlOrDefault(), TargetPort: intstr.FromInt32(PodControlPort),
 	}}
 	if p := srv.Spec.Ports.Implicit; p != 0 {
 		s.Spec.Ports = append(s.Spec.Ports, corev1.ServicePort{
@@ -64,7 +60,7 @@ func ControlService(srv *v1alpha1.FTPSServer) *corev1.Service {
 }
 
 func passivePorts(srv *v1alpha1.FTPSServer, first, last int32) []corev1.ServicePort {
-	nodePort := serviceType(srv) == v1alpha1.ServiceTypeNodePort
+	nodePort := srv.Spec.Service.TypeOrDefault() == v1alpha1.ServiceTypeNodePort
 	ports := make([]corev1.ServicePort, 0, last-first+1)
 	for p := first; p <= last; p++ {
 		sp := corev1.ServicePort{

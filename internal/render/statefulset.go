@@ -6,7 +6,6 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
@@ -78,7 +77,7 @@ func StatefulSet(srv *v1alpha1.FTPSServer, defaultImage, restartHash string) *ap
 		mounts = append(mounts, corev1.VolumeMount{Name: volClientCA, MountPath: ClientCADir, ReadOnly: true})
 		volumes = append(volumes, corev1.Volume{Name: volClientCA, VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
 			SecretName:  ca.SecretName,
-			Items:       []corev1.KeyToPath{{Key: clientCAKey(ca), Path: clientCAKey(ca)}},
+			Items:       []corev1.KeyToPath{{Key: ca.KeyOrDefault(), Path: ca.KeyOrDefault()}},
 			DefaultMode: new(fileMode),
 		}}})
 	}
@@ -161,7 +160,7 @@ func StatefulSet(srv *v1alpha1.FTPSServer, defaultImage, restartHash string) *ap
 		WhenDeleted: appsv1.RetainPersistentVolumeClaimRetentionPolicyType,
 		WhenScaled:  appsv1.RetainPersistentVolumeClaimRetentionPolicyType,
 	}
-	if srv.Spec.Storage.ReclaimPolicy == v1alpha1.ReclaimDelete {
+	if srv.Spec.Storage.ReclaimPolicyOrDefault() == v1alpha1.ReclaimDelete {
 		retention.WhenDeleted = appsv1.DeletePersistentVolumeClaimRetentionPolicyType
 	}
 
@@ -190,14 +189,8 @@ func StatefulSet(srv *v1alpha1.FTPSServer, defaultImage, restartHash string) *ap
 
 func dataClaim(srv *v1alpha1.FTPSServer) corev1.PersistentVolumeClaim {
 	st := srv.Spec.Storage
-	size := st.Size
-	if size.IsZero() {
-		size = resource.MustParse("10Gi")
-	}
-	modes := slices.Clone(st.AccessModes)
-	if len(modes) == 0 {
-		modes = []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce}
-	}
+	size := st.SizeOrDefault()
+	modes := st.AccessModesOrDefault()
 	return corev1.PersistentVolumeClaim{
 		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "PersistentVolumeClaim"},
 		ObjectMeta: metav1.ObjectMeta{

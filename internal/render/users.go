@@ -33,11 +33,7 @@ func UsersFile(list []ResolvedUser) users.File {
 			Home:         s.HomeDirectory,
 			Disabled:     s.Disabled,
 		}
-		perms := s.Permissions
-		if perms == nil {
-			perms = []v1alpha1.Permission{v1alpha1.PermissionList, v1alpha1.PermissionRead}
-		}
-		for _, p := range perms {
+		for _, p := range s.PermissionsOrDefault() {
 			u.Permissions = append(u.Permissions, users.Permission(p))
 		}
 		// Documented order, whatever order the spec lists them in.

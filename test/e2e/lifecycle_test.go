@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ftpsv1alpha1 "github.com/ftps-operator/ftps-operator/api/v1alpha1"
+	"github.com/ftps-operator/ftps-operator/ftpsd/config"
 	"github.com/ftps-operator/ftps-operator/internal/ftptest"
 	"github.com/ftps-operator/ftps-operator/test/clients"
 	"github.com/ftps-operator/ftps-operator/test/stack"
@@ -201,7 +202,7 @@ func TestPolicyChangeWithoutRestart(t *testing.T) {
 	if err := st.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: "partners"}, pol); err != nil {
 		t.Fatal(err)
 	}
-	pol.Spec.Control.CCC = ftpsv1alpha1.CCCAllowAfterLogin
+	pol.Spec.Control.CCC = config.CCCAllowAfterLogin
 	if err := st.Client.Update(ctx, pol); err != nil {
 		t.Fatal(err)
 	}

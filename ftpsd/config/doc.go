@@ -1,0 +1,3 @@
+// +kubebuilder:object:generate=true
+
+package config
