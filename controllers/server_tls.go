@@ -65,7 +65,7 @@ func (r *FTPSServerReconciler) reconcileCertManager(ctx context.Context, srv *v1
 			reason: ReasonCertManagerNotInstalled,
 			message: fmt.Sprintf("spec.tls.issuerRef names %s %q, but this cluster does not serve cert-manager's Certificate API (cert-manager.io/v1): "+
 				"install cert-manager (the operator looks for it again every minute), or remove issuerRef to get a self-signed certificate, or set spec.tls.secretName to a kubernetes.io/tls Secret",
-				issuerKind(srv), srv.Spec.TLS.IssuerRef.Name),
+				srv.Spec.TLS.IssuerRef.KindOrDefault(), srv.Spec.TLS.IssuerRef.Name),
 			requeueAfter: certManagerRequeue,
 		}, nil
 	}
@@ -106,10 +106,6 @@ func (r *FTPSServerReconciler) reconcileCertManager(ctx context.Context, srv *v1
 		}
 	}
 	return out, nil
-}
-
-func issuerKind(srv *v1alpha1.FTPSServer) string {
-	return srv.Spec.TLS.IssuerRef.KindOrDefault()
 }
 
 func (r *FTPSServerReconciler) reconcileBroughtSecret(ctx context.Context, srv *v1alpha1.FTPSServer) (tlsOutcome, error) {

@@ -72,11 +72,9 @@ func (r *FTPSServerReconciler) password(ctx context.Context, ns string, ref *v1a
 		}
 		return "", false, fmt.Errorf("reading password Secret %s: %w", ref.Name, err)
 	}
-	v, ok := s.Data[secretKey(ref)]
+	v, ok := s.Data[ref.KeyOrDefault()]
 	if !ok || len(v) == 0 {
 		return "", false, nil
 	}
 	return string(v), true, nil
 }
-
-func secretKey(ref *v1alpha1.SecretKeySelector) string { return ref.KeyOrDefault() }

@@ -103,10 +103,10 @@ func (r *FTPSUserReconciler) readiness(ctx context.Context, u *v1alpha1.FTPSUser
 			return metav1.ConditionFalse, ReasonPasswordSecretNotFound,
 				fmt.Sprintf("spec.passwordSecretRef: Secret %q does not exist in namespace %s; the user cannot log in until it does", ref.Name, u.Namespace), nil
 		}
-		pw := s.Data[secretKey(ref)]
+		pw := s.Data[ref.KeyOrDefault()]
 		if len(pw) == 0 {
 			return metav1.ConditionFalse, ReasonPasswordSecretNotFound,
-				fmt.Sprintf("spec.passwordSecretRef: Secret %q has no key %q (or it is empty)", ref.Name, secretKey(ref)), nil
+				fmt.Sprintf("spec.passwordSecretRef: Secret %q has no key %q (or it is empty)", ref.Name, ref.KeyOrDefault()), nil
 		}
 		if len(pw) > maxPasswordBytes {
 			return metav1.ConditionFalse, ReasonPasswordTooLong,

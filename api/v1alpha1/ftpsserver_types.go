@@ -6,6 +6,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/ftps-operator/ftps-operator/ftpsd/config"
 )
 
 // Defaults of FTPSServerSpec: the values of its kubebuilder default markers,
@@ -450,28 +452,17 @@ type StorageSpec struct {
 	ReclaimPolicy ReclaimPolicy `json:"reclaimPolicy,omitempty"`
 }
 
-// Defaults of Limits (see defaults.go). ftpsd has the same defaults for a
-// hand-written ftpsd.yaml (ftpsd/config); TestDefaultAccessorsMatchSchema
-// checks that the two agree.
+// Defaults of Limits (see defaults.go): ftpsd's own defaults for a
+// hand-written ftpsd.yaml, so that the two cannot differ; the markers on
+// Limits state the same values and TestDefaultAccessorsMatchSchema checks
+// them against the API server.
 const (
-	// DefaultMaxSessions is spec.limits.maxSessions' default (marker
-	// default=1000).
-	DefaultMaxSessions int32 = 1000
-	// DefaultMaxSessionsPerIP is spec.limits.maxSessionsPerIP's default
-	// (marker default=50).
-	DefaultMaxSessionsPerIP int32 = 50
-	// DefaultIdleTimeout is spec.limits.idleTimeout's default (marker
-	// default="5m").
-	DefaultIdleTimeout = 5 * time.Minute
-	// DefaultLoginTimeout is spec.limits.loginTimeout's default (marker
-	// default="30s").
-	DefaultLoginTimeout = 30 * time.Second
-	// DefaultMaxLoginFailures is spec.limits.maxLoginFailures' default
-	// (marker default=5).
-	DefaultMaxLoginFailures int32 = 5
-	// DefaultBanDuration is spec.limits.banDuration's default (marker
-	// default="15m").
-	DefaultBanDuration = 15 * time.Minute
+	DefaultMaxSessions      = int32(config.DefaultMaxSessions)      // marker default=1000
+	DefaultMaxSessionsPerIP = int32(config.DefaultMaxSessionsPerIP) // marker default=50
+	DefaultIdleTimeout      = config.DefaultIdleTimeout             // marker default="5m"
+	DefaultLoginTimeout     = config.DefaultLoginTimeout            // marker default="30s"
+	DefaultMaxLoginFailures = int32(config.DefaultMaxLoginFailures) // marker default=5
+	DefaultBanDuration      = config.DefaultBanDuration             // marker default="15m"
 )
 
 // Limits protect the server from overload and password guessing.
