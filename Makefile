@@ -77,9 +77,29 @@ verify: manifests generate ## Fail when generated files or go.mod are stale or c
 	@git diff --exit-code -- go.mod go.sum api config charts docs/api.md || { echo "generated files are stale: run 'make manifests generate' and 'go mod tidy', then commit"; exit 1; }
 	@test -z "$$(git status --porcelain -- api config charts docs/api.md)" || { echo "untracked generated files:"; git status --porcelain -- api config charts docs/api.md; exit 1; }
 
+# Test tiers, by package. envtest: a real kube-apiserver + etcd, nothing else.
+# e2e: processes: the whole stack, the ftpsd binary (signals, reload), real
+# FTPS clients, faults, soak, install, images. unit: everything else (no API
+# server, no external process).
+ENVTEST_PKGS := ./api/... ./controllers/...
+E2E_PKGS     := ./test/... ./ftpsd/clienttest/... ./ftpsd/cmd/ftpsd/... ./hack/image/...
+TIERED_PKGS   = $(shell go list $(ENVTEST_PKGS) $(E2E_PKGS))
+UNIT_PKGS     = $(filter-out $(TIERED_PKGS),$(shell go list ./...))
+
 .PHONY: test
-test: deps manifests generate envtest $(HELM) ## Run every test (unit, envtest, real FTPS clients) with the race detector.
-	go test $(GO_TEST_FLAGS) ./...
+test: test-unit test-envtest test-e2e ## Run every test (unit, envtest, e2e) with the race detector.
+
+.PHONY: test-unit
+test-unit: generate ## Unit tests: no API server, no external process (about 3 min).
+	go test $(GO_TEST_FLAGS) $(UNIT_PKGS)
+
+.PHONY: test-envtest
+test-envtest: manifests generate envtest ## Tests against a real kube-apiserver + etcd (the CRDs' validation and defaults, the controllers).
+	go test $(GO_TEST_FLAGS) $(ENVTEST_PKGS)
+
+.PHONY: test-e2e
+test-e2e: deps manifests generate envtest $(HELM) ## The whole stack with real FTPS clients (curl, lftp, ftplib), faults, soak, install, images.
+	go test $(GO_TEST_FLAGS) $(E2E_PKGS)
 
 .PHONY: fuzz
 fuzz: ## Run every Go fuzz target briefly (FUZZ_TIME=10s each by default).
