@@ -9,7 +9,9 @@ import (
 // FTPSPolicySpec is what a server insists on. It is ftpsd's own policy type
 // (the policy section of ftpsd.yaml), defined once in ftpsd/config with its
 // schema markers, defaults and validation: the operator copies an
-// FTPSPolicy's spec into ftpsd.yaml verbatim.
+// FTPSPolicy's spec into ftpsd.yaml verbatim. FTPSPolicy's spec field is
+// declared as config.Policy so that the API reference (crd-ref-docs, which
+// does not follow aliases) documents the type itself.
 type FTPSPolicySpec = config.Policy
 
 // FTPSPolicy is a reusable set of FTPS rules that servers refer to by name.
@@ -25,7 +27,7 @@ type FTPSPolicy struct {
 
 	// spec is the policy.
 	// +required
-	Spec FTPSPolicySpec `json:"spec"`
+	Spec config.Policy `json:"spec"`
 }
 
 // FTPSPolicyList is a list of FTPSPolicies.
