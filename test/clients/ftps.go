@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/tls"
 	"crypto/x509"
+	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -18,15 +19,10 @@ import (
 // serial number of the certificate the server presented.
 func Open(t testing.TB, addr, serverName, caFile string) (*ftptest.Client, string) {
 	t.Helper()
-	pem, err := os.ReadFile(caFile)
+	conf, err := TLSConfig(caFile, serverName)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		t.Fatalf("no certificate in %s", caFile)
-	}
-	conf := &tls.Config{RootCAs: pool, ServerName: serverName, ClientSessionCache: tls.NewLRUClientSessionCache(4), MinVersion: tls.VersionTLS12}
 	c := ftptest.Dial(t, addr, conf)
 	if c.Greeted != 220 {
 		t.Fatalf("greeting: %s", c.Text)
@@ -37,6 +33,20 @@ func Open(t testing.TB, addr, serverName, caFile string) (*ftptest.Client, strin
 	_ = c.Raw.SetDeadline(time.Now().Add(2 * time.Minute))
 	state := c.AuthTLS()
 	return c, state.PeerCertificates[0].SerialNumber.Text(16)
+}
+
+// TLSConfig trusts the CA in caFile, checks serverName and caches TLS
+// sessions, so that data connections can resume the control connection's.
+func TLSConfig(caFile, serverName string) (*tls.Config, error) {
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("no certificate in %s", caFile)
+	}
+	return &tls.Config{RootCAs: pool, ServerName: serverName, ClientSessionCache: tls.NewLRUClientSessionCache(4), MinVersion: tls.VersionTLS12}, nil
 }
 
 // LoginCode sends USER and PASS and returns PASS's reply code; after 230
