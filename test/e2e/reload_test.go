@@ -105,8 +105,9 @@ func TestLiveFieldsKeepPodsAndSessions(t *testing.T) {
 	for pod := range before {
 		reloads[pod] = configReloadCount(t, ns, pod)
 	}
-	// The sample: idleTimeout 5m (default), ports 30000.. 16 per replica.
-	const newStart, perReplica = 31000, 16
+	// The sample has idleTimeout 5m (the default) and 16 passive ports per
+	// replica from 30000.
+	const newStart, perReplica = 31000, 20
 	editServer(t, ns, func(srv *ftpsv1alpha1.FTPSServer) {
 		l := &srv.Spec.Limits
 		l.IdleTimeout = &metav1.Duration{Duration: 10 * time.Second}
@@ -115,6 +116,7 @@ func TestLiveFieldsKeepPodsAndSessions(t *testing.T) {
 		l.MaxLoginFailures = 1000
 		l.BanDuration = &metav1.Duration{Duration: 5 * time.Minute}
 		srv.Spec.Passive.PortRangeStart = newStart
+		srv.Spec.Passive.PortsPerReplica = perReplica
 	})
 	eventually(t, 120, time.Second, "every Pod reloaded its config", func() bool {
 		for pod, v := range podsOf(t, ns) {
