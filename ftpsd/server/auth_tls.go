@@ -11,7 +11,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"strings"
 	"time"
 
 	"github.com/ftps-operator/ftps-operator/ftpsd/config"
@@ -157,21 +156,11 @@ func (s *session) startTLS() bool {
 }
 
 func (s *session) cmdAUTH(arg string) {
-	if s.tlsConn != nil || s.ccc {
-		s.reply(rBadSequence, "the control connection is already protected")
+	d := authTLS(s.state(), s.ccc, arg)
+	s.answer(d)
+	if !d.allow {
 		return
 	}
-	switch strings.ToUpper(strings.TrimSpace(arg)) {
-	case "TLS", "TLS-C":
-	case "SSL", "TLS-P":
-		// RFC 4217 section 4: only TLS (and its TLS-C synonym) here.
-		s.reply(rParamNotImpl, "AUTH "+strings.ToUpper(arg)+" not supported; use AUTH TLS")
-		return
-	default:
-		s.reply(rParamNotImpl, "unknown security mechanism; use AUTH TLS")
-		return
-	}
-	s.reply(rAuthOK)
 	// As if REIN: the client logs in again inside TLS (RFC 4217 section 4).
 	s.resetState()
 	if !s.startTLS() {
@@ -179,57 +168,28 @@ func (s *session) cmdAUTH(arg string) {
 	}
 }
 
-func (s *session) cmdPBSZ(arg string) {
-	if s.tlsConn == nil {
-		s.reply(rBadSequence, "PBSZ needs a protected control connection (AUTH TLS)")
-		return
+func (s *session) cmdPBSZ(string) {
+	d := pbszAllowed(s.state())
+	if d.allow {
+		s.pbsz = true
 	}
-	s.pbsz = true
-	s.reply(rPBSZ)
+	s.answer(d)
 }
 
 func (s *session) cmdPROT(arg string) {
-	if s.tlsConn == nil || !s.pbsz {
-		s.reply(rBadSequence, "PROT needs AUTH TLS and PBSZ first")
-		return
+	level, d := protLevel(s.cfg.Policy.Data.Protection, s.state(), arg)
+	if d.allow {
+		s.prot = level
 	}
-	level := strings.ToUpper(strings.TrimSpace(arg))
-	switch level {
-	case "C":
-		if s.cfg.Policy.Data.Protection == config.ProtectionPrivate {
-			s.reply(rPolicyDenied, "data connections must be protected (PROT P)")
-			return
-		}
-		s.prot = 'C'
-		s.reply(rPROT, "Clear")
-	case "P":
-		if s.cfg.Policy.Data.Protection == config.ProtectionClear {
-			s.reply(rPolicyDenied, "data connections must be clear (PROT C)")
-			return
-		}
-		s.prot = 'P'
-		s.reply(rPROT, "Private")
-	case "S", "E":
-		s.reply(rProtUnsupported, level)
-	default:
-		s.reply(rParamNotImpl, "PROT is C or P")
-	}
+	s.answer(d)
 }
 
 func (s *session) cmdCCC(string) {
-	if s.tlsConn == nil {
-		s.reply(rCCCNotProtected)
+	d := cccAllowed(s.cfg.Policy.Control.CCC, s.state())
+	s.answer(d)
+	if !d.allow {
 		return
 	}
-	if !s.cccAllowed() {
-		s.reply(rPolicyDenied, "CCC is not allowed")
-		return
-	}
-	if !s.loggedIn() {
-		s.reply(rPolicyDenied, "CCC is allowed only after login")
-		return
-	}
-	s.reply(rCCC)
 	if !s.dropTLS() {
 		s.end("tls_failed")
 		return

@@ -20,8 +20,22 @@ type command struct {
 	needsArg       bool
 	dataConn       bool // opens a data connection (protection is checked on it)
 	duringTransfer bool // handled at once while a transfer runs (others wait for it)
-	handler        func(s *session, arg string)
+	// perms: the user must hold one of these (checked in dispatch, after the
+	// login); none means no permission is needed.
+	perms   []users.Permission
+	handler func(s *session, arg string)
 }
+
+// The permissions of the command table's perms column.
+var (
+	needList       = []users.Permission{users.PermList}
+	needRead       = []users.Permission{users.PermRead}
+	needListOrRead = []users.Permission{users.PermList, users.PermRead}
+	needWrite      = []users.Permission{users.PermWrite}
+	needDelete     = []users.Permission{users.PermDelete}
+	needRename     = []users.Permission{users.PermRename}
+	needMakeDir    = []users.Permission{users.PermMakeDir}
+)
 
 // newCommandTable builds the command table of one Server. A nil handler means
 // "recognised but not implemented" (502).
@@ -57,28 +71,28 @@ func newCommandTable() map[string]*command {
 		{name: "STRU", needsArg: true, handler: (*session).cmdSTRU},
 		{name: "MODE", needsArg: true, handler: (*session).cmdMODE},
 		// Service commands.
-		{name: "RETR", needsArg: true, dataConn: true, handler: (*session).cmdRETR},
-		{name: "STOR", needsArg: true, dataConn: true, handler: (*session).cmdSTOR},
-		{name: "STOU", dataConn: true, handler: (*session).cmdSTOU},
-		{name: "APPE", needsArg: true, dataConn: true, handler: (*session).cmdAPPE},
+		{name: "RETR", needsArg: true, dataConn: true, perms: needRead, handler: (*session).cmdRETR},
+		{name: "STOR", needsArg: true, dataConn: true, perms: needWrite, handler: (*session).cmdSTOR},
+		{name: "STOU", dataConn: true, perms: needWrite, handler: (*session).cmdSTOU},
+		{name: "APPE", needsArg: true, dataConn: true, perms: needWrite, handler: (*session).cmdAPPE},
 		{name: "ALLO", handler: (*session).cmdALLO},
 		{name: "REST", needsArg: true, handler: (*session).cmdREST},
-		{name: "RNFR", needsArg: true, handler: (*session).cmdRNFR},
+		{name: "RNFR", needsArg: true, perms: needRename, handler: (*session).cmdRNFR},
 		{name: "RNTO", needsArg: true, handler: (*session).cmdRNTO},
 		{name: "ABOR", duringTransfer: true, handler: (*session).cmdABOR},
-		{name: "DELE", needsArg: true, handler: (*session).cmdDELE},
-		{name: "RMD", needsArg: true, handler: (*session).cmdRMD},
-		{name: "XRMD", needsArg: true, handler: (*session).cmdRMD},
-		{name: "MKD", needsArg: true, handler: (*session).cmdMKD},
-		{name: "XMKD", needsArg: true, handler: (*session).cmdMKD},
+		{name: "DELE", needsArg: true, perms: needDelete, handler: (*session).cmdDELE},
+		{name: "RMD", needsArg: true, perms: needDelete, handler: (*session).cmdRMD},
+		{name: "XRMD", needsArg: true, perms: needDelete, handler: (*session).cmdRMD},
+		{name: "MKD", needsArg: true, perms: needMakeDir, handler: (*session).cmdMKD},
+		{name: "XMKD", needsArg: true, perms: needMakeDir, handler: (*session).cmdMKD},
 		{name: "PWD", handler: (*session).cmdPWD},
 		{name: "XPWD", handler: (*session).cmdPWD},
-		{name: "LIST", dataConn: true, handler: (*session).cmdLIST},
-		{name: "NLST", dataConn: true, handler: (*session).cmdNLST},
-		{name: "MLSD", dataConn: true, handler: (*session).cmdMLSD},
-		{name: "MLST", handler: (*session).cmdMLST},
-		{name: "SIZE", needsArg: true, handler: (*session).cmdSIZE},
-		{name: "MDTM", needsArg: true, handler: (*session).cmdMDTM},
+		{name: "LIST", dataConn: true, perms: needList, handler: (*session).cmdLIST},
+		{name: "NLST", dataConn: true, perms: needList, handler: (*session).cmdNLST},
+		{name: "MLSD", dataConn: true, perms: needList, handler: (*session).cmdMLSD},
+		{name: "MLST", perms: needList, handler: (*session).cmdMLST},
+		{name: "SIZE", needsArg: true, perms: needListOrRead, handler: (*session).cmdSIZE},
+		{name: "MDTM", needsArg: true, perms: needListOrRead, handler: (*session).cmdMDTM},
 		{name: "SITE"},
 		{name: "SMNT"},
 		{name: "SYST", preLogin: true, preTLS: true, handler: (*session).cmdSYST},
@@ -107,13 +121,14 @@ func (s *session) cmdUSER(arg string) {
 	s.pendingAnon = false
 	if isAnonymous(name) {
 		s.pendingUser = ""
-		if r, ok := s.anonymousAllowed(); !ok {
-			s.srv.metrics.Login(false, "anonymous_refused")
-			s.reply(r)
+		d := anonymousLogin(s.cfg.Policy.Authentication.Anonymous, s.state())
+		if !d.allow {
+			s.srv.metrics.Login(false, d.reason)
+			s.answer(d)
 			return
 		}
 		s.pendingUser, s.pendingAnon = name, true
-		s.reply(rAnonPassword)
+		s.answer(d)
 		return
 	}
 	if s.certificateLogin(name) {
@@ -126,21 +141,6 @@ func (s *session) cmdUSER(arg string) {
 // isAnonymous: the user names of anonymous FTP (RFC 1635).
 func isAnonymous(name string) bool {
 	return strings.EqualFold(name, "anonymous") || strings.EqualFold(name, "ftp")
-}
-
-// anonymousAllowed applies policy.authentication.anonymous to this
-// connection: enabled, and over the kind of connection it names.
-func (s *session) anonymousAllowed() (reply, bool) {
-	a := s.cfg.Policy.Authentication.Anonymous
-	switch {
-	case !a.Enabled:
-		return rAnonDisabled, false
-	case a.Connection == config.AnonymousTLSOnly && s.tlsConn == nil:
-		return rAnonNeedsTLS, false
-	case a.Connection == config.AnonymousClearOnly && s.secured():
-		return rAnonNeedsClear, false
-	}
-	return reply{}, true
 }
 
 // anonymousUser is the read-only user of anonymous logins.
@@ -327,11 +327,9 @@ func (s *session) activeModeOn() bool {
 	return s.cfg.Policy.Data.ActiveMode == config.ActiveModeClientAddressOnly
 }
 
-func (s *session) cccAllowed() bool { return s.cfg.Policy.Control.CCC == config.CCCAllowAfterLogin }
-
 func (s *session) cmdFEAT(string) {
 	feats := []string{"AUTH TLS", "PBSZ", "PROT"}
-	if s.cccAllowed() {
+	if s.cfg.Policy.Control.CCC == config.CCCAllowAfterLogin {
 		feats = append(feats, "CCC")
 	}
 	feats = append(feats, "SIZE", "MDTM", "REST STREAM", "MLST type*;size*;modify*;perm*;unique*;", "UTF8", "EPSV")
@@ -408,8 +406,8 @@ func (s *session) cmdSTAT(arg string) {
 		return
 	}
 	if strings.TrimSpace(arg) != "" {
-		if !s.loggedIn() {
-			s.reply(rNotLoggedIn)
+		if d := needsLogin(s.state(), false); !d.allow {
+			s.answer(d)
 			return
 		}
 		s.statPath(arg)

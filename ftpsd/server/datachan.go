@@ -12,8 +12,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/ftps-operator/ftps-operator/ftpsd/config"
 )
 
 // dataSetup is what PASV/EPSV/PORT/EPRT prepared: one data connection.
@@ -71,10 +69,10 @@ func (p *passiveSetup) open(ctx context.Context) (net.Conn, error) {
 			_ = c.Close()
 			continue
 		}
-		if p.requireSame && remoteIP(c) != p.clientIP {
-			// RFC 4217 section 10 / RFC 2577: someone else raced for the port.
+		if d := dataPeer(p.requireSame, p.clientIP, remoteIP(c)); !d.allow {
+			// Someone else raced for the port.
 			p.log.Info("data connection from a foreign address refused", "from", c.RemoteAddr().String())
-			p.srv.metrics.DataRefused("foreign_address")
+			p.srv.metrics.DataRefused(d.reason)
 			_ = c.Close()
 			continue
 		}
@@ -206,8 +204,8 @@ func (s *session) openPassive() (*passiveSetup, bool) {
 }
 
 func (s *session) cmdPASV(string) {
-	if s.epsvAll {
-		s.reply(rBadSequence, "EPSV ALL is in force; use EPSV")
+	if d := passiveAllowed(s.state()); !d.allow {
+		s.answer(d)
 		return
 	}
 	ip := s.localIP
@@ -276,39 +274,30 @@ func resolveIPv4(host string) (netip.Addr, error) {
 	return ips[0].Unmap(), nil
 }
 
-// activeAllowed answers PORT/EPRT when active mode is off. 502 ("command not
-// implemented") rather than 504 or 534: under this policy the server behaves
-// as one without active mode, and every client takes a 502 to PORT/EPRT as
-// "use passive mode", which is what we want them to do.
+// activeAllowed applies the activeMode rule to PORT/EPRT; false when it
+// refused.
 func (s *session) activeAllowed() bool {
-	if s.cfg.Policy.Data.ActiveMode != config.ActiveModeClientAddressOnly {
-		s.srv.metrics.DataRefused("active_disabled")
-		s.reply(rActiveDisabled)
-		return false
+	d := activeMode(s.cfg.Policy.Data.ActiveMode, s.state())
+	if !d.allow {
+		if d.reason != "" {
+			s.srv.metrics.DataRefused(d.reason)
+		}
+		s.answer(d)
 	}
-	if s.epsvAll {
-		s.reply(rBadSequence, "EPSV ALL is in force; use EPSV")
-		return false
-	}
-	return true
+	return d.allow
 }
 
-// setActive checks the target (RFC 2577: only the client's own address, no
-// privileged port: 504 for a parameter we refuse to honour) and records it.
+// setActive records the PORT/EPRT target when the activeTarget rule takes it.
 func (s *session) setActive(ap netip.AddrPort) {
-	if ap.Addr().Unmap() != s.clientIP {
-		s.srv.metrics.DataRefused("active_foreign_address")
-		s.reply(rParamNotImpl, "active mode connects only to the control connection's own address")
-		return
-	}
-	if ap.Port() < 1024 {
-		s.srv.metrics.DataRefused("active_privileged_port")
-		s.reply(rParamNotImpl, "active mode refuses ports below 1024")
+	target, d := activeTarget(s.state(), ap)
+	if !d.allow {
+		s.srv.metrics.DataRefused(d.reason)
+		s.answer(d)
 		return
 	}
 	s.closeData()
-	s.data = &activeSetup{local: s.bindIP, remote: netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())}
-	s.reply(rOK, "Active mode data connection target accepted")
+	s.data = &activeSetup{local: s.bindIP, remote: target}
+	s.answer(d)
 }
 
 func (s *session) cmdPORT(arg string) {
@@ -359,22 +348,13 @@ func (s *session) cmdEPRT(arg string) {
 	s.setActive(netip.AddrPortFrom(ip, uint16(port)))
 }
 
-// protectionAllowed applies policy.data.protection to the current PROT level
-// (checked on every command that opens a data connection).
-func (s *session) protectionAllowed(listing bool) bool {
-	switch s.cfg.Policy.Data.Protection {
-	case config.ProtectionPrivate:
-		return s.prot == 'P'
-	case config.ProtectionPrivateExceptListings:
-		return s.prot == 'P' || listing
-	case config.ProtectionClear:
-		return s.prot == 'C'
-	default:
-		return true
-	}
-}
-
 var errDataTLS = errors.New("data connection TLS refused")
+
+// dataTLSRefusal: the log text of each dataTLS refusal reason.
+var dataTLSRefusal = map[string]string{
+	"tls_not_resumed":    "the client did not resume the control connection's TLS session",
+	"client_certificate": "client certificate differs from the control connection's",
+}
 
 // openData opens the prepared data connection and, under PROT P, runs the
 // TLS handshake as the server and checks that it resumed this control
@@ -400,15 +380,10 @@ func (s *session) openData(ctx context.Context, setup dataSetup) (net.Conn, erro
 	}
 	st := tc.ConnectionState()
 	s.srv.metrics.Handshake("data", st)
-	if s.cfg.Policy.Data.SessionReuse == config.SessionReuseRequired && !st.DidResume {
+	if d := dataTLS(s.cfg.Policy.Data, st.DidResume, s.sameCertificate(st)); !d.allow {
 		_ = tc.Close()
-		s.srv.metrics.DataRefused("tls_not_resumed")
-		return nil, fmt.Errorf("%w: the client did not resume the control connection's TLS session", errDataTLS)
-	}
-	if *s.cfg.Policy.Data.RequireSameClientCertificate && !s.sameCertificate(st) {
-		_ = tc.Close()
-		s.srv.metrics.DataRefused("client_certificate")
-		return nil, fmt.Errorf("%w: client certificate differs from the control connection's", errDataTLS)
+		s.srv.metrics.DataRefused(d.reason)
+		return nil, fmt.Errorf("%w: %s", errDataTLS, dataTLSRefusal[d.reason])
 	}
 	return tc, nil
 }

@@ -153,9 +153,6 @@ func listingArg(arg string) string {
 // listTarget resolves a listing argument and reports whether it is a folder;
 // ok is false when it already replied.
 func (s *session) listTarget(arg string) (virt, rel string, fi fs.FileInfo, ok bool) {
-	if !s.permitted(users.PermList) {
-		return "", "", nil, false
-	}
 	a := arg
 	if a == "" {
 		a = "."
@@ -234,11 +231,17 @@ func (s *session) cmdMLST(arg string) {
 	if !ok {
 		return
 	}
-	s.replyLines(250, "Listing "+virt, []string{mlsxFacts(listEntry{name: virt, fi: fi}, s.user) + " " + virt}, "End")
+	s.replyLines(rFileOK.code, "Listing "+virt, []string{mlsxFacts(listEntry{name: virt, fi: fi}, s.user) + " " + virt}, "End")
 }
 
 // statPath answers STAT <path> on the control connection (213, ls -l form).
 func (s *session) statPath(arg string) {
+	// STAT lists only with an argument, so its permission is checked here,
+	// not by the command table.
+	if d := permitted(s.user, needList); !d.allow {
+		s.answer(d)
+		return
+	}
 	_, rel, fi, ok := s.listTarget(listingArg(arg))
 	if !ok {
 		return

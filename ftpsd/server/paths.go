@@ -4,8 +4,6 @@ import (
 	"path"
 	"strings"
 	"unicode/utf8"
-
-	"github.com/ftps-operator/ftps-operator/ftpsd/users"
 )
 
 // resolve turns a client path into the virtual path shown to the client
@@ -95,9 +93,6 @@ func (s *session) cmdCDUP(string) {
 }
 
 func (s *session) cmdMKD(arg string) {
-	if !s.permitted(users.PermMakeDir) {
-		return
-	}
 	virt, rel, ok := s.resolveVisible(arg)
 	if !ok {
 		return
@@ -110,9 +105,6 @@ func (s *session) cmdMKD(arg string) {
 }
 
 func (s *session) cmdRMD(arg string) {
-	if !s.permitted(users.PermDelete) {
-		return
-	}
 	_, rel, ok := s.resolveVisible(arg)
 	if !ok {
 		return
@@ -134,9 +126,6 @@ func (s *session) cmdRMD(arg string) {
 }
 
 func (s *session) cmdDELE(arg string) {
-	if !s.permitted(users.PermDelete) {
-		return
-	}
 	_, rel, ok := s.resolveVisible(arg)
 	if !ok {
 		return
@@ -154,9 +143,6 @@ func (s *session) cmdDELE(arg string) {
 }
 
 func (s *session) cmdRNFR(arg string) {
-	if !s.permitted(users.PermRename) {
-		return
-	}
 	virt, rel, ok := s.resolveVisible(arg)
 	if !ok {
 		return
@@ -197,9 +183,6 @@ func (s *session) cmdRNTO(arg string) {
 }
 
 func (s *session) cmdSIZE(arg string) {
-	if !s.permitted(users.PermList, users.PermRead) {
-		return
-	}
 	_, rel, ok := s.resolveVisible(arg)
 	if !ok {
 		return
@@ -215,9 +198,6 @@ func (s *session) cmdSIZE(arg string) {
 }
 
 func (s *session) cmdMDTM(arg string) {
-	if !s.permitted(users.PermList, users.PermRead) {
-		return
-	}
 	_, rel, ok := s.resolveVisible(arg)
 	if !ok {
 		return
@@ -233,16 +213,4 @@ func (s *session) cmdMDTM(arg string) {
 func (s *session) replyLocal(err error) {
 	re := localErr(err).(*replyError)
 	s.reply(re.r, re.args...)
-}
-
-// permitted reports whether the user holds any of perms, and answers 550
-// when not.
-func (s *session) permitted(perms ...users.Permission) bool {
-	for _, p := range perms {
-		if s.user.Can(p) {
-			return true
-		}
-	}
-	s.reply(rFileUnavailable, "Permission denied")
-	return false
 }

@@ -481,29 +481,30 @@ func (s *session) dispatch(line string) {
 		s.reply(rNotImplemented, verb)
 		return
 	}
-	if !s.secured() {
-		switch s.cfg.Policy.Control.RequireTLS {
-		case config.RequireTLSAllCommands:
-			if !cmd.preTLS {
-				s.reply(rTLSRequired)
-				return
-			}
-		case config.RequireTLSLogin:
-			if cmd.login && !s.clearLoginAllowed(verb, arg) {
-				if verb == "PASS" {
-					s.srv.metrics.Login(false, "tls_required")
-				}
-				s.reply(rTLSRequired)
-				return
-			}
-		}
+	st := s.state()
+	if d := commandBeforeTLS(s.cfg.Policy.Control, st, cmd); !d.allow {
+		s.answer(d)
+		return
 	}
-	if !cmd.preLogin && !s.loggedIn() {
-		s.reply(rNotLoggedIn)
+	if d := loginInClear(s.cfg.Policy, st, cmd, verb, s.loginName(verb, arg)); !d.allow {
+		if verb == "PASS" {
+			s.srv.metrics.Login(false, d.reason) // a login attempt; USER and ACCT are not
+		}
+		s.answer(d)
+		return
+	}
+	if d := needsLogin(st, cmd.preLogin); !d.allow {
+		s.answer(d)
 		return
 	}
 	if cmd.needsArg && strings.TrimSpace(arg) == "" {
 		s.reply(rSyntax, verb+" needs an argument")
+		return
+	}
+	// The permission the command needs, checked once here; the handlers
+	// check only what depends on the argument.
+	if d := permitted(s.user, cmd.perms); !d.allow {
+		s.answer(d)
 		return
 	}
 	// A REST offset stays until the next transfer command consumes it (as
@@ -511,27 +512,18 @@ func (s *session) dispatch(line string) {
 	cmd.handler(s, arg)
 }
 
-// clearLoginAllowed: policy.control.clearLoginUsers may log in without TLS.
-func (s *session) clearLoginAllowed(verb, arg string) bool {
-	name := s.pendingUser
+// loginName is the user a login command is about: USER's argument, or the
+// user PASS and ACCT complete.
+func (s *session) loginName(verb, arg string) string {
 	if verb == "USER" {
-		name = strings.TrimSpace(arg)
+		return strings.TrimSpace(arg)
 	}
-	if name == "" {
-		return false
-	}
-	if a := s.cfg.Policy.Authentication.Anonymous; isAnonymous(name) && a.Enabled {
-		// The policy names the connections anonymous logins may use; USER
-		// answers with its own 530 when this is not one of them.
-		return a.Connection != config.AnonymousTLSOnly || verb == "USER"
-	}
-	for _, u := range s.cfg.Policy.Control.ClearLoginUsers {
-		if u == name {
-			return true
-		}
-	}
-	return false
+	return s.pendingUser
 }
+
+// answer sends a decision's reply. A refusal's reason is counted by the
+// caller, in the counter of what was refused.
+func (s *session) answer(d decision) { s.reply(d.reply, d.args...) }
 
 // parseCommand splits a line into an upper-case verb and its argument. Telnet
 // IAC sequences (sent by some clients before ABOR) are dropped.

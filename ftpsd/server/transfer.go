@@ -19,8 +19,6 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
-
-	"github.com/ftps-operator/ftps-operator/ftpsd/users"
 )
 
 // transfer is one running data transfer.
@@ -148,15 +146,11 @@ func (s *session) startTransfer(listing bool, desc string, opening string, work 
 		s.end("shutdown")
 		return
 	}
-	if !s.protectionAllowed(listing) {
-		want := byte('P')
-		if s.prot == 'P' {
-			want = 'C'
-		}
+	if d := dataProtection(s.cfg.Policy.Data.Protection, s.state(), listing); !d.allow {
 		verb, _, _ := strings.Cut(desc, " ")
-		s.srv.metrics.Transfer(verb, "refused", false, 0)
+		s.srv.metrics.Transfer(verb, d.reason, false, 0)
 		s.xferActive.Store(false)
-		s.reply(rProtPolicy, string(s.prot), string(want))
+		s.answer(d)
 		return
 	}
 	if s.data == nil {
@@ -331,9 +325,6 @@ func typeName(t byte) string {
 }
 
 func (s *session) cmdRETR(arg string) {
-	if !s.permitted(users.PermRead) {
-		return
-	}
 	vp, rel, ok := s.resolveVisible(arg)
 	if !ok {
 		return
@@ -393,9 +384,6 @@ func (s *session) cmdSTOU(arg string) { s.store(arg, storeUnique) }
 // APPE and REST+STOR first copy the existing file (all of it, or its first
 // REST bytes) into the temporary file, then append the new data to it.
 func (s *session) store(arg string, mode storeMode) {
-	if !s.permitted(users.PermWrite) {
-		return
-	}
 	if mode == storeUnique {
 		if strings.TrimSpace(arg) == "" {
 			arg = "."
