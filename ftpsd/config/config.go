@@ -6,10 +6,12 @@ package config
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"time"
 
+	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 )
 
@@ -157,9 +159,21 @@ const (
 
 // Parse reads ftpsd.yaml strictly, applies the defaults and validates.
 func Parse(data []byte) (*Config, error) {
-	c := &Config{}
-	if err := yaml.UnmarshalStrict(data, c); err != nil {
+	// Read YAML the way the API server reads a manifest: JSON types kept (a
+	// number is not a string), field names case-sensitive, unknown and
+	// duplicate fields refused. So a policy is refused here exactly when
+	// the FTPSPolicy schema refuses it.
+	j, err := yaml.YAMLToJSONStrict(data)
+	if err != nil {
 		return nil, fmt.Errorf("ftpsd config: %w", err)
+	}
+	c := &Config{}
+	strictErrs, err := kjson.UnmarshalStrict(j, c, kjson.DisallowUnknownFields)
+	if err != nil {
+		return nil, fmt.Errorf("ftpsd config: %w", err)
+	}
+	if len(strictErrs) > 0 {
+		return nil, fmt.Errorf("ftpsd config: %w (field names are case-sensitive)", errors.Join(strictErrs...))
 	}
 	c.ApplyDefaults()
 	if err := c.Validate(); err != nil {

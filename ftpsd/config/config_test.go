@@ -82,6 +82,13 @@ func TestParseErrors(t *testing.T) {
 		{"tls: {certFile: /c}", "tls"},
 		{"listen: nope", "listen"},
 		{"policy: {authentication: {clientCertificate: Sufficient}}", "tls.clientCAFile"},
+		// Read as the API server reads a manifest: names are case-sensitive,
+		// a number is not a string, a key is given once.
+		{"policy: {control: {requireTLs: Login}}", "requireTLs"},
+		{"Policy: {}", "Policy"},
+		{"policy: {tls: {minVersion: 1.2}}", "minVersion"},
+		{"policy: {control: {clearLoginUsers: [123]}}", "clearLoginUsers"},
+		{"listen: \":21\"\nlisten: \":2121\"", "listen"},
 	} {
 		_, err := Parse([]byte(tc.yaml))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -1,8 +1,9 @@
-// Package config is ftpsd's configuration (ftpsd.yaml). The FTPSPolicy spec of
-// the ftps.dev API is defined here once (policy.go); the markers below let the
-// API reference (docs/api.md) list these types under that API's group.
+// The FTPSPolicy spec of the ftps.dev API is defined in this package once
+// (policy.go). The markers: deepcopy methods for it, and the API's group and
+// version, so that the API reference (docs/api.md) lists its types there.
 //
 // +kubebuilder:object:generate=true
 // +groupName=ftps.dev
 // +versionName=v1alpha1
+
 package config
