@@ -29,7 +29,6 @@ func refuse(name, field, spec string) policyCase {
 	return policyCase{name: name, spec: spec, field: field}
 }
 
-
 // indent2 indents each line of the spec by two spaces ({} when empty).
 func indent2(spec string) string {
 	if spec == "" {
