@@ -52,7 +52,7 @@ manifests: $(CONTROLLER_GEN) $(CRD_REF_DOCS) ## Generate the CRDs (config/crd/ba
 
 .PHONY: api-docs
 api-docs: $(CRD_REF_DOCS) ## Generate the API reference (docs/api.md) from the Go types.
-	$(CRD_REF_DOCS) --source-path=. --config=hack/crd-ref-docs.yaml --renderer=markdown --output-path=docs/api.md >/dev/null
+	hack/api-docs.sh $(CRD_REF_DOCS) docs/api.md
 
 .PHONY: generate
 generate: $(CONTROLLER_GEN) ## Generate the deepcopy methods of the API types.
