@@ -61,6 +61,7 @@ type childOutcome struct {
 	tls         tlsOutcome
 	policyErr   error
 	clientCAErr error
+	clientCA    []byte // the client CA bundle's content, nil without spec.tls.clientCA
 	// storageResize: spec.storage.size differs from the volumes' size.
 	storageResize bool
 	addresses     map[int32]string
@@ -143,6 +144,13 @@ func (r *FTPSServerReconciler) reconcileChildren(ctx context.Context, srv *v1alp
 			}
 			// The pods cannot start without it: say so (Degraded).
 			out.clientCAErr = err
+		} else {
+			// ftpsd reads the bundle only at start: its content is part of
+			// the restart hash.
+			out.clientCA = s.Data[ca.KeyOrDefault()]
+			if out.clientCA == nil {
+				out.clientCA = []byte{}
+			}
 		}
 	}
 
@@ -190,7 +198,7 @@ func (r *FTPSServerReconciler) reconcileChildren(ctx context.Context, srv *v1alp
 	default:
 		return err
 	}
-	desired := render.StatefulSet(srv, image, render.RestartHash(cfg))
+	desired := render.StatefulSet(srv, image, render.RestartHash(cfg, out.clientCA))
 	if cur != nil && !sameClaimSizes(cur, desired) {
 		// A StatefulSet's volumeClaimTemplates cannot change. Keep the
 		// current ones so that everything else still rolls out, and say

@@ -139,7 +139,7 @@ func createChildren(ctx context.Context, c client.Client, scheme *runtime.Scheme
 	if err := create(cm); err != nil {
 		return err
 	}
-	if err := create(render.StatefulSet(srv, controllers.DefaultImage, render.RestartHash(cfg))); err != nil {
+	if err := create(render.StatefulSet(srv, controllers.DefaultImage, render.RestartHash(cfg, nil))); err != nil {
 		return err
 	}
 	return create(render.PodDisruptionBudget(srv))

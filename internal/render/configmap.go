@@ -101,12 +101,19 @@ func MarshalConfig(c *config.Config) ([]byte, error) {
 }
 
 // RestartHash is the hash of what ftpsd reads only when it starts, as ftpsd
-// itself classifies its fields (config.RestartKey). Everything else (policy,
-// limits, passive addresses and ranges, and the certificate and users files'
-// contents) ftpsd reloads in place, so a change of it keeps the pods. A
-// change of the hash rolls the pods.
-func RestartHash(c *config.Config) string {
-	return shortHash(config.RestartKey(c))
+// itself classifies its fields (config.RestartKey), and of the one file it
+// reads only then: the client CA bundle (clientCA, nil without one). So a new
+// client CA rolls the pods instead of going unnoticed until they restart.
+// Everything else (policy, limits, passive addresses and ranges, and the
+// certificate and users files' contents) ftpsd reloads in place, so a change
+// of it keeps the pods. A change of the hash rolls the pods.
+func RestartHash(c *config.Config, clientCA []byte) string {
+	key := config.RestartKey(c)
+	if clientCA != nil {
+		sum := sha256.Sum256(clientCA)
+		key = append(key, sum[:]...)
+	}
+	return shortHash(key)
 }
 
 func shortHash(b []byte) string {

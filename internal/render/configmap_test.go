@@ -163,12 +163,12 @@ func TestConfigTable(t *testing.T) {
 // ftpsd and must not roll the pods; listeners must.
 func TestRestartHash(t *testing.T) {
 	srv := sampleServer()
-	base := RestartHash(FTPSDConfig(srv, nil, nil))
-	if got := RestartHash(FTPSDConfig(srv, samplePolicy(), map[int32]string{0: "203.0.113.1"})); got != base {
+	base := RestartHash(FTPSDConfig(srv, nil, nil), nil)
+	if got := RestartHash(FTPSDConfig(srv, samplePolicy(), map[int32]string{0: "203.0.113.1"}), nil); got != base {
 		t.Error("a policy or address change changed the restart hash")
 	}
 	srv.Spec.Ports.Implicit = 0
-	if RestartHash(FTPSDConfig(srv, nil, nil)) == base {
+	if RestartHash(FTPSDConfig(srv, nil, nil), nil) == base {
 		t.Error("turning implicit FTPS off did not change the restart hash")
 	}
 	// ftpsd reads limits and the passive layout for each new session: a
@@ -178,8 +178,13 @@ func TestRestartHash(t *testing.T) {
 	srv.Spec.Passive.PortsPerReplica = 32
 	srv.Spec.Limits.MaxSessions = 7
 	srv.Spec.Limits.IdleTimeout = &metav1.Duration{Duration: time.Minute}
-	if RestartHash(FTPSDConfig(srv, nil, nil)) != base {
+	if RestartHash(FTPSDConfig(srv, nil, nil), nil) != base {
 		t.Error("a limits or passive layout change changed the restart hash")
+	}
+	// ftpsd reads the client CA bundle only at start: a new bundle rolls.
+	withCA := RestartHash(FTPSDConfig(srv, nil, nil), []byte("bundle 1"))
+	if withCA == base || RestartHash(FTPSDConfig(srv, nil, nil), []byte("bundle 2")) == withCA {
+		t.Error("a client CA bundle, or a change of it, did not change the restart hash")
 	}
 }
 

@@ -316,7 +316,7 @@ func checkServer(ns, name string, passwords map[string]string, want wantConditio
 	if err := owned(sts); err != nil {
 		return err
 	}
-	wantSTS := render.StatefulSet(srv, testImage, render.RestartHash(cfg))
+	wantSTS := render.StatefulSet(srv, testImage, render.RestartHash(cfg, nil))
 	switch {
 	case sts.Spec.Replicas == nil || *sts.Spec.Replicas != n:
 		return fmt.Errorf("StatefulSet replicas %v, want %d", sts.Spec.Replicas, n)
