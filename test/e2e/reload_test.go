@@ -87,7 +87,7 @@ func epsvPort(t *testing.T, c *ftptest.Client) int {
 	return p
 }
 
-// Issue 18: every field ftpsd reloads in place (limits, the passive port
+// Every field ftpsd reloads in place (limits, the passive port
 // layout) changes without a Pod restart; a session opened before the change
 // keeps its own limits and goes on, new sessions get the new ones.
 func TestLiveFieldsKeepPodsAndSessions(t *testing.T) {
@@ -221,7 +221,7 @@ func (l *rollLog) observe(name string, s podState, gone bool) {
 	}
 }
 
-// Issue 18: a field ftpsd reads only at start (here: turning implicit FTPS
+// A field ftpsd reads only at start (here: turning implicit FTPS
 // off) rolls the Pods one at a time, highest ordinal first; a session open
 // on exchange-0 goes on while exchange-1 rolls.
 func TestStartOnlyFieldRollsOneAtATime(t *testing.T) {
