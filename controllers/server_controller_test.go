@@ -24,6 +24,7 @@ import (
 	"github.com/ftps-operator/ftps-operator/api/v1alpha1"
 	"github.com/ftps-operator/ftps-operator/ftpsd/config"
 	"github.com/ftps-operator/ftps-operator/ftpsd/users"
+	"github.com/ftps-operator/ftps-operator/internal/ftptest"
 	"github.com/ftps-operator/ftps-operator/internal/render"
 )
 
@@ -182,7 +183,7 @@ func TestSampleFlow(t *testing.T) {
 		ftpsUser(ns, "alice", "exchange", "alice", "alice-password"), srv)
 
 	kids := children(srv)
-	eventually(t, "every child exists", func() error {
+	ftptest.Eventually(t, 30*time.Second, 100*time.Millisecond, "every child exists", func() error {
 		for k, o := range kids {
 			if err := get(ns, nameOf(k), o); err != nil {
 				return fmt.Errorf("%s: %w", k, err)
@@ -207,7 +208,7 @@ func TestSampleFlow(t *testing.T) {
 	}
 
 	// Users Secret: alice's bcrypt hash of her password, nothing else.
-	eventually(t, "alice in the users file", func() error {
+	ftptest.Eventually(t, 30*time.Second, 100*time.Millisecond, "alice in the users file", func() error {
 		db, s, err := renderedUsers(ns, "exchange")
 		if err != nil {
 			return err
@@ -240,7 +241,7 @@ func TestSampleFlow(t *testing.T) {
 	}
 
 	// Status.
-	eventually(t, "status", func() error {
+	ftptest.Eventually(t, 30*time.Second, 100*time.Millisecond, "status", func() error {
 		cur := &v1alpha1.FTPSServer{}
 		if err := get(ns, "exchange", cur); err != nil {
 			return err
@@ -266,7 +267,7 @@ func TestSampleFlow(t *testing.T) {
 		}
 		return nil
 	})
-	eventually(t, "alice Ready", func() error {
+	ftptest.Eventually(t, 30*time.Second, 100*time.Millisecond, "alice Ready", func() error {
 		u := &v1alpha1.FTPSUser{}
 		if err := get(ns, "alice", u); err != nil {
 			return err
@@ -293,7 +294,7 @@ func TestSampleFlow(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	eventually(t, "addresses in the ConfigMap and the status", func() error {
+	ftptest.Eventually(t, 30*time.Second, 100*time.Millisecond, "addresses in the ConfigMap and the status", func() error {
 		c, _, err := renderedConfig(ns, "exchange")
 		if err != nil {
 			return err
@@ -342,7 +343,7 @@ func TestSampleFlow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "Ready", func() error {
+	ftptest.Eventually(t, 30*time.Second, 100*time.Millisecond, "Ready", func() error {
 		cur := &v1alpha1.FTPSServer{}
 		if err := get(ns, "exchange", cur); err != nil {
 			return err
@@ -411,7 +412,7 @@ func assertNoWrites(t *testing.T, srv *v1alpha1.FTPSServer, poke func()) {
 	t.Helper()
 	settle := func() map[string]string {
 		var last map[string]string
-		eventually(t, "children settle", func() error {
+		ftptest.Eventually(t, 30*time.Second, 100*time.Millisecond, "children settle", func() error {
 			time.Sleep(time.Second)
 			cur := resourceVersions(t, srv)
 			if last != nil && maps.Equal(last, cur) {
@@ -463,14 +464,14 @@ func TestScaleKeepsRanges(t *testing.T) {
 		}
 		return s.Spec.Ports[0].Port, len(s.Spec.Ports), nil
 	}
-	eventually(t, "two passive Services", func() error {
+	ftptest.Eventually(t, 30*time.Second, 100*time.Millisecond, "two passive Services", func() error {
 		_, _, err := pasvPorts(1)
 		return err
 	})
 	first0, n0, _ := pasvPorts(0)
 
 	// Self-signed certificate in scaly-tls, reported in the status.
-	eventually(t, "self-signed certificate", func() error {
+	ftptest.Eventually(t, 30*time.Second, 100*time.Millisecond, "self-signed certificate", func() error {
 		s := &corev1.Secret{}
 		if err := get(ns, "scaly-tls", s); err != nil {
 			return err
@@ -505,7 +506,7 @@ func TestScaleKeepsRanges(t *testing.T) {
 		updateServer(t, ns, "scaly", func(s *v1alpha1.FTPSServer) { s.Spec.Replicas = new(n) })
 	}
 	scale(3)
-	eventually(t, "third passive Service", func() error {
+	ftptest.Eventually(t, 30*time.Second, 100*time.Millisecond, "third passive Service", func() error {
 		first, n, err := pasvPorts(2)
 		if err != nil {
 			return err
@@ -518,7 +519,7 @@ func TestScaleKeepsRanges(t *testing.T) {
 	if first, n, _ := pasvPorts(0); first != first0 || n != n0 {
 		t.Errorf("replica 0's range moved: %d+%d -> %d+%d", first0, n0, first, n)
 	}
-	eventually(t, "ConfigMap and StatefulSet follow", func() error {
+	ftptest.Eventually(t, 30*time.Second, 100*time.Millisecond, "ConfigMap and StatefulSet follow", func() error {
 		c, _, err := renderedConfig(ns, "scaly")
 		if err != nil {
 			return err
@@ -537,7 +538,7 @@ func TestScaleKeepsRanges(t *testing.T) {
 	})
 
 	scale(1)
-	eventually(t, "passive Services 1 and 2 deleted", func() error {
+	ftptest.Eventually(t, 30*time.Second, 100*time.Millisecond, "passive Services 1 and 2 deleted", func() error {
 		for _, i := range []int32{1, 2} {
 			if _, _, err := pasvPorts(i); !apierrors.IsNotFound(err) {
 				return fmt.Errorf("pasv-%d: %v", i, err)
@@ -554,7 +555,7 @@ func TestScaleKeepsRanges(t *testing.T) {
 		s.Spec.Replicas = new(int32(2))
 		s.Spec.Passive.Mode = v1alpha1.PassiveModeShared
 	})
-	eventually(t, "shared passive Service", func() error {
+	ftptest.Eventually(t, 30*time.Second, 100*time.Millisecond, "shared passive Service", func() error {
 		s := &corev1.Service{}
 		if err := get(ns, "scaly-pasv", s); err != nil {
 			return err
@@ -594,7 +595,7 @@ func TestPolicyChangeDoesNotRoll(t *testing.T) {
 		return sts.Spec.Template.Annotations[render.AnnotationRestartHash], nil
 	}
 	var hash string
-	eventually(t, "StatefulSet", func() error {
+	ftptest.Eventually(t, 30*time.Second, 100*time.Millisecond, "StatefulSet", func() error {
 		var err error
 		hash, err = restartHash()
 		return err
@@ -609,7 +610,7 @@ func TestPolicyChangeDoesNotRoll(t *testing.T) {
 	if err := k8s.Update(testCtx, cur); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "policy in the ConfigMap", func() error {
+	ftptest.Eventually(t, 30*time.Second, 100*time.Millisecond, "policy in the ConfigMap", func() error {
 		c, _, err := renderedConfig(ns, "pol")
 		if err != nil {
 			return err
@@ -627,7 +628,7 @@ func TestPolicyChangeDoesNotRoll(t *testing.T) {
 	if err := k8s.Delete(testCtx, cur); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "PolicyNotFound", func() error {
+	ftptest.Eventually(t, 30*time.Second, 100*time.Millisecond, "PolicyNotFound", func() error {
 		s := &v1alpha1.FTPSServer{}
 		if err := get(ns, "pol", s); err != nil {
 			return err
@@ -650,7 +651,7 @@ func TestPolicyChangeDoesNotRoll(t *testing.T) {
 	})
 
 	updateServer(t, ns, "pol", func(s *v1alpha1.FTPSServer) { s.Spec.Ports.Implicit = 0 })
-	eventually(t, "a listener change rolls", func() error {
+	ftptest.Eventually(t, 30*time.Second, 100*time.Millisecond, "a listener change rolls", func() error {
 		got, err := restartHash()
 		if err != nil {
 			return err
@@ -671,12 +672,12 @@ func TestStorageGrowIsReported(t *testing.T) {
 	srv.Spec.TLS.IssuerRef = nil
 	srv.Spec.PolicyRef = nil
 	create(t, srv)
-	eventually(t, "StatefulSet", func() error { return get(ns, "grow", &appsv1.StatefulSet{}) })
+	ftptest.Eventually(t, 30*time.Second, 100*time.Millisecond, "StatefulSet", func() error { return get(ns, "grow", &appsv1.StatefulSet{}) })
 	updateServer(t, ns, "grow", func(s *v1alpha1.FTPSServer) {
 		s.Spec.Storage.Size = resource.MustParse("20Gi")
 		s.Spec.Image = "example.com/ftpsd:next"
 	})
-	eventually(t, "image rolled out, resize reported", func() error {
+	ftptest.Eventually(t, 30*time.Second, 100*time.Millisecond, "image rolled out, resize reported", func() error {
 		sts := &appsv1.StatefulSet{}
 		if err := get(ns, "grow", sts); err != nil {
 			return err
@@ -711,7 +712,7 @@ func TestDriftIsReverted(t *testing.T) {
 	srv.Spec.PolicyRef = nil
 	create(t, srv)
 	var want string
-	eventually(t, "ConfigMap", func() error {
+	ftptest.Eventually(t, 30*time.Second, 100*time.Millisecond, "ConfigMap", func() error {
 		_, cm, err := renderedConfig(ns, "drift")
 		if err != nil {
 			return err
@@ -730,7 +731,7 @@ func TestDriftIsReverted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "ConfigMap restored", func() error {
+	ftptest.Eventually(t, 30*time.Second, 100*time.Millisecond, "ConfigMap restored", func() error {
 		_, cm, err := renderedConfig(ns, "drift")
 		if err != nil {
 			return err

@@ -4,11 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/ftps-operator/ftps-operator/api/v1alpha1"
+	"github.com/ftps-operator/ftps-operator/internal/ftptest"
 	"github.com/ftps-operator/ftps-operator/internal/render"
 	"github.com/ftps-operator/ftps-operator/internal/testenv"
 )
@@ -41,7 +43,7 @@ func TestDeletionReclaimPolicy(t *testing.T) {
 			create(t, testenv.DataClaim(srv, 0), testenv.DataClaim(srv, 1), testenv.DataClaim(srv, 5), testenv.DataClaim(other, 0))
 
 			cur := &v1alpha1.FTPSServer{}
-			eventually(t, "children owned by the server", func() error {
+			ftptest.Eventually(t, 30*time.Second, 100*time.Millisecond, "children owned by the server", func() error {
 				if err := get(ns, "gone", cur); err != nil {
 					return err
 				}
@@ -73,7 +75,7 @@ func TestDeletionReclaimPolicy(t *testing.T) {
 			if err := k8s.Delete(testCtx, cur); err != nil {
 				t.Fatal(err)
 			}
-			eventually(t, "server gone", func() error {
+			ftptest.Eventually(t, 30*time.Second, 100*time.Millisecond, "server gone", func() error {
 				if err := get(ns, "gone", &v1alpha1.FTPSServer{}); !apierrors.IsNotFound(err) {
 					return fmt.Errorf("server still there: %v", err)
 				}

@@ -3,12 +3,14 @@ package controllers_test
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/ftps-operator/ftps-operator/api/v1alpha1"
+	"github.com/ftps-operator/ftps-operator/internal/ftptest"
 	"github.com/ftps-operator/ftps-operator/internal/render"
 )
 
@@ -29,7 +31,7 @@ func TestNodePortAddresses(t *testing.T) {
 	// The pods as the StatefulSet makes them: with its template's labels,
 	// without which the manager's cache does not hold them.
 	sts := &appsv1.StatefulSet{}
-	eventually(t, "StatefulSet", func() error { return get(ns, "np", sts) })
+	ftptest.Eventually(t, 30*time.Second, 100*time.Millisecond, "StatefulSet", func() error { return get(ns, "np", sts) })
 
 	for i, addrs := range [][]corev1.NodeAddress{
 		{{Type: corev1.NodeInternalIP, Address: "10.0.0.1"}, {Type: corev1.NodeExternalIP, Address: "198.51.100.1"}},
@@ -50,7 +52,7 @@ func TestNodePortAddresses(t *testing.T) {
 		}
 		create(t, pod)
 	}
-	eventually(t, "node addresses in the ConfigMap", func() error {
+	ftptest.Eventually(t, 30*time.Second, 100*time.Millisecond, "node addresses in the ConfigMap", func() error {
 		poke(t, ns, "np")
 		c, _, err := renderedConfig(ns, "np")
 		if err != nil {

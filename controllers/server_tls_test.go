@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/ftps-operator/ftps-operator/api/v1alpha1"
+	"github.com/ftps-operator/ftps-operator/internal/ftptest"
 	"github.com/ftps-operator/ftps-operator/internal/render"
 )
 
@@ -35,7 +36,7 @@ func serverEvents(ns, name string) (map[string]string, error) {
 func wantEvent(t *testing.T, ns, name, reason, typ string) map[string]string {
 	t.Helper()
 	var got map[string]string
-	eventually(t, reason+" event", func() error {
+	ftptest.Eventually(t, 30*time.Second, 100*time.Millisecond, reason+" event", func() error {
 		var err error
 		if got, err = serverEvents(ns, name); err != nil {
 			return err
@@ -96,7 +97,7 @@ func TestSelfSignedRenewal(t *testing.T) {
 	create(t, srv)
 
 	var serial, hash string
-	eventually(t, "first certificate", func() error {
+	ftptest.Eventually(t, 30*time.Second, 100*time.Millisecond, "first certificate", func() error {
 		var err error
 		if serial, err = tlsSerial(ns, "renew-tls"); err != nil {
 			return err
@@ -111,7 +112,7 @@ func TestSelfSignedRenewal(t *testing.T) {
 
 	testClock.Step(2160*time.Hour - 720*time.Hour + time.Minute)
 	poke(t, ns, "renew")
-	eventually(t, "renewed certificate", func() error {
+	ftptest.Eventually(t, 30*time.Second, 100*time.Millisecond, "renewed certificate", func() error {
 		got, err := tlsSerial(ns, "renew-tls")
 		if err != nil {
 			return err
@@ -148,7 +149,7 @@ func TestBroughtSecret(t *testing.T) {
 	srv.Spec.TLS.SecretName = "my-cert"
 	srv.Spec.PolicyRef = nil
 	create(t, srv)
-	eventually(t, "SecretNotFound", func() error {
+	ftptest.Eventually(t, 30*time.Second, 100*time.Millisecond, "SecretNotFound", func() error {
 		_, c, err := certCondition(ns, "byo")
 		if err != nil {
 			return err
@@ -178,7 +179,7 @@ func TestBroughtSecret(t *testing.T) {
 	}
 	made.Name, made.Namespace, made.Annotations, made.Labels = "my-cert", ns, nil, nil
 	create(t, made)
-	eventually(t, "SecretProvided", func() error {
+	ftptest.Eventually(t, 30*time.Second, 100*time.Millisecond, "SecretProvided", func() error {
 		cur, c, err := certCondition(ns, "byo")
 		if err != nil {
 			return err

@@ -4,17 +4,19 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/ftps-operator/ftps-operator/api/v1alpha1"
+	"github.com/ftps-operator/ftps-operator/internal/ftptest"
 )
 
 func userReady(t *testing.T, ns, name string, status metav1.ConditionStatus, reason string) {
 	t.Helper()
-	eventually(t, fmt.Sprintf("FTPSUser %s Ready=%s/%s", name, status, reason), func() error {
+	ftptest.Eventually(t, 30*time.Second, 100*time.Millisecond, fmt.Sprintf("FTPSUser %s Ready=%s/%s", name, status, reason), func() error {
 		u := &v1alpha1.FTPSUser{}
 		if err := get(ns, name, u); err != nil {
 			return err
@@ -56,7 +58,7 @@ func TestUsers(t *testing.T) {
 		passwordSecret(ns, "bob-pw", "bob-password-1"), ftpsUser(ns, "bob", "files", "bob", "bob-pw"))
 
 	var aliceHash, bobHash string
-	eventually(t, "alice and bob in the users file", func() error {
+	ftptest.Eventually(t, 30*time.Second, 100*time.Millisecond, "alice and bob in the users file", func() error {
 		var err error
 		if aliceHash, err = hashOf(ns, "files", "alice"); err != nil {
 			return err
@@ -75,7 +77,7 @@ func TestUsers(t *testing.T) {
 	if err := k8s.Update(testCtx, s); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "alice's new hash", func() error {
+	ftptest.Eventually(t, 30*time.Second, 100*time.Millisecond, "alice's new hash", func() error {
 		h, err := hashOf(ns, "files", "alice")
 		if err != nil {
 			return err
@@ -94,7 +96,7 @@ func TestUsers(t *testing.T) {
 	carol.Spec.ClientCertificate = &v1alpha1.ClientCertificateIdentity{CommonName: "carol"}
 	carol.Spec.Permissions = []v1alpha1.Permission{v1alpha1.PermissionList, v1alpha1.PermissionWrite}
 	create(t, carol)
-	eventually(t, "carol in the users file", func() error {
+	ftptest.Eventually(t, 30*time.Second, 100*time.Millisecond, "carol in the users file", func() error {
 		db, _, err := renderedUsers(ns, "files")
 		if err != nil {
 			return err
@@ -114,7 +116,7 @@ func TestUsers(t *testing.T) {
 	if err := k8s.Delete(testCtx, bob); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "bob gone from the users file", func() error {
+	ftptest.Eventually(t, 30*time.Second, 100*time.Millisecond, "bob gone from the users file", func() error {
 		if _, err := hashOf(ns, "files", "bob"); err == nil {
 			return errors.New("bob still there")
 		}
@@ -144,7 +146,7 @@ func TestUserConditions(t *testing.T) {
 	// The Secret appears: the user becomes Ready and enters the file.
 	create(t, passwordSecret(ns, "missing-pw", "now-it-exists"))
 	userReady(t, ns, "nosecret", metav1.ConditionTrue, "Ready")
-	eventually(t, "nosecret in the users file", func() error {
+	ftptest.Eventually(t, 30*time.Second, 100*time.Millisecond, "nosecret in the users file", func() error {
 		_, err := hashOf(ns, "conds", "nosecret")
 		return err
 	})
@@ -154,7 +156,7 @@ func TestUserConditions(t *testing.T) {
 	create(t, ftpsUser(ns, "nosecret-again", "conds", "nosecret", "dup-pw"))
 	userReady(t, ns, "nosecret-again", metav1.ConditionFalse, "DuplicateUsername")
 	userReady(t, ns, "nosecret", metav1.ConditionTrue, "Ready")
-	eventually(t, "the older user keeps the name", func() error {
+	ftptest.Eventually(t, 30*time.Second, 100*time.Millisecond, "the older user keeps the name", func() error {
 		h, err := hashOf(ns, "conds", "nosecret")
 		if err != nil {
 			return err

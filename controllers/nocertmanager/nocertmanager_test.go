@@ -16,10 +16,10 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/ftps-operator/ftps-operator/api/v1alpha1"
 	"github.com/ftps-operator/ftps-operator/controllers"
+	"github.com/ftps-operator/ftps-operator/internal/ftptest"
 	"github.com/ftps-operator/ftps-operator/internal/testenv"
 )
 
@@ -35,26 +35,18 @@ func TestCertManagerNotInstalled(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = env.Stop() })
-	ctx, cancel := context.WithCancel(context.Background())
-	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
-		Scheme:                 env.Scheme,
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-		Logger:                 logr.Discard(),
+	ctx := context.Background()
+	clk := clocktesting.NewFakeClock(time.Now())
+	mgr, err := testenv.StartManager(ctx, env.Config, testenv.ManagerOptions{
+		Scheme:      env.Scheme,
+		Controllers: controllers.Options{Clock: clk},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	clk := clocktesting.NewFakeClock(time.Now())
-	if err := controllers.Setup(ctx, mgr, controllers.Options{Clock: clk}); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
 	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("manager: %v", err)
+		if err := mgr.Stop(time.Minute); err != nil {
+			t.Error(err)
 		}
 	})
 
@@ -69,7 +61,7 @@ func TestCertManagerNotInstalled(t *testing.T) {
 	if err := c.Create(ctx, srv); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() error { return check(ctx, c) })
+	ftptest.Eventually(t, 30*time.Second, 100*time.Millisecond, "CertificateReady=False CertManagerNotInstalled", func() error { return check(ctx, c) })
 
 	// cert-manager is installed later: without a restart, the operator
 	// finds it (it looks again once certManagerRecheck has passed) and
@@ -91,7 +83,7 @@ func TestCertManagerNotInstalled(t *testing.T) {
 	if err := c.Patch(ctx, cur, client.MergeFrom(base)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() error {
+	ftptest.Eventually(t, 30*time.Second, 100*time.Millisecond, "the Certificate once cert-manager is installed", func() error {
 		crt := &cmapi.Certificate{}
 		if err := c.Get(ctx, client.ObjectKey{Namespace: "default", Name: "nocm"}, crt); err != nil {
 			return err
@@ -105,19 +97,6 @@ func TestCertManagerNotInstalled(t *testing.T) {
 		}
 		return nil
 	})
-}
-
-func waitFor(t *testing.T, f func() error) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	var last error
-	for time.Now().Before(deadline) {
-		if last = f(); last == nil {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatal(last)
 }
 
 func check(ctx context.Context, c client.Client) error {

@@ -1,17 +1,15 @@
 package clienttest
 
 import (
-	"crypto/x509"
-	"encoding/pem"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ftps-operator/ftps-operator/ftpsd/config"
 	"github.com/ftps-operator/ftps-operator/ftpsd/server"
 	"github.com/ftps-operator/ftps-operator/ftpsd/users"
+	"github.com/ftps-operator/ftps-operator/internal/ftptest"
 )
 
 // curl with --cert/--key under clientCertificate: Sufficient: USER carol is
@@ -19,18 +17,10 @@ import (
 // works. Under Required, curl without a certificate cannot even connect.
 func TestCurlClientCertificate(t *testing.T) {
 	curl := need(t, "curl", "curl")
-	carol, err := server.SelfSignedCertificate([]string{"carol"}, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(carol.Leaf)
-	keyDER, err := x509.MarshalPKCS8PrivateKey(carol.PrivateKey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	carol := ftptest.SelfSigned(t, ftptest.CertOptions{CommonName: "carol", Hosts: []string{"carol"}})
+	pool := carol.Pool()
 	carolUser := users.User{Username: "carol", Home: "carol", Permissions: users.AllPermissions,
-		ClientCertificate: &users.ClientCertificate{SHA256Fingerprint: server.Fingerprint(carol.Certificate[0])}}
+		ClientCertificate: &users.ClientCertificate{SHA256Fingerprint: server.Fingerprint(carol.Leaf.Raw)}}
 	for _, mode := range []config.ClientCertificateMode{config.ClientCertificateSufficient, config.ClientCertificateRequired} {
 		t.Run(string(mode), func(t *testing.T) {
 			e := startWith(t, serverOpts{
@@ -41,11 +31,8 @@ func TestCurlClientCertificate(t *testing.T) {
 				clientCAs: pool,
 				extra:     []users.User{carolUser},
 			})
-			certFile, keyFile := filepath.Join(e.work, "carol.crt"), filepath.Join(e.work, "carol.key")
-			if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: carol.Certificate[0]}), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+			certFile, keyFile, err := carol.WritePEM(e.work)
+			if err != nil {
 				t.Fatal(err)
 			}
 			local := filepath.Join(e.work, "up.bin")

@@ -6,22 +6,17 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
-	"encoding/pem"
-	"io"
-	"log/slog"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
-
-	"golang.org/x/crypto/bcrypt"
 
 	"github.com/ftps-operator/ftps-operator/ftpsd/config"
 	"github.com/ftps-operator/ftps-operator/ftpsd/server"
 	"github.com/ftps-operator/ftps-operator/ftpsd/users"
+	"github.com/ftps-operator/ftps-operator/internal/ftptest/harness"
 )
 
 const (
@@ -30,10 +25,6 @@ const (
 	// clientTimeout bounds every client run.
 	clientTimeout = 60 * time.Second
 )
-
-var cert = sync.OnceValues(func() (tls.Certificate, error) {
-	return server.SelfSignedCertificate([]string{"localhost", "127.0.0.1"}, time.Hour)
-})
 
 type env struct {
 	addr, host, port string
@@ -62,64 +53,37 @@ type serverOpts struct {
 	extra     []users.User
 }
 
+// startWith starts a server with the shared harness
+// (internal/ftptest/harness): alice, and o.extra.
 func startWith(t *testing.T, o serverOpts) *env {
 	t.Helper()
-	mutate, implicit := o.mutate, o.implicit
-	c, err := cert()
-	if err != nil {
-		t.Fatal(err)
-	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := users.NewDB(append([]users.User{{Username: user, PasswordHash: string(hash), Permissions: users.AllPermissions}}, o.extra...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	cfg := config.Default()
-	cfg.Root = filepath.Join(dir, "root")
-	cfg.Limits.DataTimeout.Duration = 10 * time.Second
-	if mutate != nil {
-		mutate(cfg)
-	}
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	if os.Getenv("FTPSD_TEST_LOG") != "" {
-		log = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	srv, err := server.New(cfg, server.Options{
-		TLSConfig: &tls.Config{Certificates: []tls.Certificate{c}, ClientCAs: o.clientCAs},
-		Users:     users.NewStore(db),
-		Logger:    log,
-		Ordinal:   -1,
+	h := harness.Run(t, harness.Options{
+		User:        user,
+		Password:    password,
+		Extra:       o.extra,
+		Mutate:      o.mutate,
+		DataTimeout: 10 * time.Second,
+		RootDir:     "root",
+	}, func(cfg *config.Config, tlsConf *tls.Config, db *users.DB, ln net.Listener) (func(context.Context) error, error) {
+		tlsConf.ClientCAs = o.clientCAs
+		srv, err := server.New(cfg, server.Options{
+			TLSConfig: tlsConf,
+			Users:     users.NewStore(db),
+			Logger:    harness.Logger(),
+			Ordinal:   -1,
+		})
+		if err != nil {
+			return nil, err
+		}
+		go func() { _ = srv.Serve(ln, o.implicit) }()
+		return srv.Shutdown, nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = srv.Serve(ln, implicit) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	})
-	e := &env{addr: ln.Addr().String(), root: cfg.Root, home: filepath.Join(cfg.Root, user), work: filepath.Join(dir, "work")}
+	e := &env{addr: h.Addr, root: h.Root, home: filepath.Join(h.Root, user), work: filepath.Join(h.Dir, "work"), caFile: h.CAFile}
 	e.host, e.port, _ = net.SplitHostPort(e.addr)
 	if err := os.MkdirAll(e.work, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.MkdirAll(e.home, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	e.caFile = filepath.Join(dir, "ca.pem")
-	if err := os.WriteFile(e.caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Certificate[0]}), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return e

@@ -2,12 +2,6 @@ package reload
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"math/big"
 	"path/filepath"
 	"sync"
@@ -15,21 +9,16 @@ import (
 	"time"
 
 	"github.com/ftps-operator/ftps-operator/ftpsd/reload/projected"
+	"github.com/ftps-operator/ftps-operator/internal/ftptest"
 )
 
 // waitTimeout bounds every wait for something asynchronous.
 const waitTimeout = 5 * time.Second
 
-// waitFor polls cond every 10ms for at most waitTimeout.
+// waitFor is ftptest.Eventually, every 10ms for at most waitTimeout.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", waitTimeout, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	ftptest.Eventually(t, waitTimeout, 10*time.Millisecond, what, ftptest.Holds(cond))
 }
 
 // kubeletDir is a directory that the test updates the way the kubelet
@@ -64,30 +53,12 @@ type testPair struct {
 
 func newTestPair(t *testing.T, serial int64) testPair {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(serial),
-		Subject:      pkix.Name{CommonName: "ftps.example.test"},
-		DNSNames:     []string{"ftps.example.test"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return testPair{
-		certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		keyPEM:  pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}),
-	}
+	c := ftptest.SelfSigned(t, ftptest.CertOptions{
+		CommonName: "ftps.example.test",
+		Hosts:      []string{"ftps.example.test"},
+		Serial:     big.NewInt(serial),
+	})
+	return testPair{certPEM: c.CertPEM, keyPEM: c.KeyPEM}
 }
 
 func (p testPair) files() map[string][]byte {

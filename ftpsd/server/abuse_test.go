@@ -43,29 +43,28 @@ func dialRawFrom(t testing.TB, local, addr string) net.Conn {
 func (e *testEnv) clientFrom(local string) *client {
 	e.t.Helper()
 	raw := dialRawFrom(e.t, local, e.addr)
+	c := e.newClient(e.t, raw)
 	_ = raw.SetDeadline(time.Now().Add(60 * time.Second))
-	c := &client{t: e.t, env: e, raw: raw, conn: raw, tlsConf: e.tlsConfig(0)}
-	c.r = bufio.NewReader(c.conn)
-	c.expect(220)
+	c.Reply(220)
 	return c
 }
 
 // transferFrom is transfer with the data connection dialled from local, the
 // control connection's own address (policy.data.requireSameAddress).
 func (c *client) transferFrom(local, command string, upload []byte) ([]byte, int, string) {
-	c.t.Helper()
-	d := dialRawFrom(c.t, local, c.epsv())
+	c.T.Helper()
+	d := dialRawFrom(c.T, local, c.EPSV())
 	_ = d.SetDeadline(time.Now().Add(30 * time.Second))
-	code, text := c.cmd(command)
+	code, text := c.Cmd(command)
 	if code != 150 {
 		return nil, code, text
 	}
-	tc := tls.Client(d, c.tlsConf)
+	tc := tls.Client(d, c.TLS)
 	if err := tc.Handshake(); err != nil {
-		code, text := c.read()
+		code, text := c.Read()
 		return nil, code, text
 	}
-	return c.moveData(d, tc, upload)
+	return c.MoveData(d, tc, upload)
 }
 
 // roundTrip logs a client in from local, uploads a file and reads it back,
@@ -82,20 +81,8 @@ func roundTrip(t *testing.T, e *testEnv, local, name string) {
 	if !bytes.Equal(got, data) {
 		t.Fatalf("RETR %s: got %q", name, got)
 	}
-	c.must("QUIT", 221)
-	_ = c.raw.Close()
-}
-
-// eventually polls cond until it holds, for at most limit.
-func eventually(t *testing.T, limit time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("still not %s after %s", what, limit)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	c.Must("QUIT", 221)
+	_ = c.Raw.Close()
 }
 
 // goroutineSlack allows for the runtime's and the test's own goroutines that
@@ -107,10 +94,10 @@ const goroutineSlack = 10
 // is back to base (within goroutineSlack).
 func settled(t *testing.T, e *testEnv, base int) {
 	t.Helper()
-	eventually(t, 60*time.Second, "back to no session", func() bool { return len(e.srv.openSessions()) == 0 })
-	eventually(t, 60*time.Second, fmt.Sprintf("back to about %d goroutines", base), func() bool {
+	ftptest.Eventually(t, 60*time.Second, 20*time.Millisecond, "back to no session", ftptest.Holds(func() bool { return len(e.srv.openSessions()) == 0 }))
+	ftptest.Eventually(t, 60*time.Second, 20*time.Millisecond, fmt.Sprintf("back to about %d goroutines", base), ftptest.Holds(func() bool {
 		return runtime.NumGoroutine() <= base+goroutineSlack
-	})
+	}))
 	e.srv.mu.Lock()
 	defer e.srv.mu.Unlock()
 	if len(e.srv.perIP) != 0 || len(e.srv.passiveHeld) != 0 {
@@ -158,13 +145,13 @@ func TestAbusePassivePortsHeld(t *testing.T) {
 	var held []*client
 	refused := false
 	for _, c := range sessions {
-		code, text := c.cmd("PASV")
+		code, text := c.Cmd("PASV")
 		if code == 425 {
 			if !strings.Contains(text, "your address holds too many passive ports") {
 				t.Fatalf("PASV over the share: %q", text)
 			}
-			c.must("NOOP", 200) // the session goes on
-			c.must("EPSV", 425)
+			c.Must("NOOP", 200) // the session goes on
+			c.Must("EPSV", 425)
 			refused = true
 			break
 		}
@@ -179,23 +166,23 @@ func TestAbusePassivePortsHeld(t *testing.T) {
 	}
 	roundTrip(t, e, "127.0.0.2", "other-address")
 
-	eventually(t, 30*time.Second, "every held passive port closed", func() bool { return e.srv.passiveHeldBy(hoarder) == 0 })
+	ftptest.Eventually(t, 30*time.Second, 20*time.Millisecond, "every held passive port closed", ftptest.Holds(func() bool { return e.srv.passiveHeldBy(hoarder) == 0 }))
 	// A data command on an expired PASV: 425 (after 150, as RFC 959 allows).
 	c := held[0]
-	code, text := c.cmd("LIST")
+	code, text := c.Cmd("LIST")
 	if code == 150 {
-		code, text = c.read()
+		code, text = c.Read()
 	}
 	mustCode(t, "LIST on an expired PASV", code, text, 425)
-	c.must("NOOP", 200)
+	c.Must("NOOP", 200)
 	// The address has its share again, and a transfer from it works.
 	for _, c := range held[1:share] {
-		c.must("EPSV", 229)
+		c.Must("EPSV", 229)
 	}
-	_, code, text = held[0].transfer("STOR after-expiry", []byte("x"), true)
+	_, code, text = held[0].Transfer("STOR after-expiry", []byte("x"), true)
 	mustCode(t, "STOR after expiry", code, text, 226)
 	for _, c := range sessions {
-		_ = c.raw.Close()
+		_ = c.Raw.Close()
 	}
 	settled(t, e, base)
 }
@@ -284,23 +271,23 @@ func TestAbuseSlowReader(t *testing.T) {
 	c := e.dial(false)
 	c.secure()
 	// A small receive window, so that the replies fill the buffers soon.
-	if err := c.raw.(*net.TCPConn).SetReadBuffer(4 << 10); err != nil {
+	if err := c.Raw.(*net.TCPConn).SetReadBuffer(4 << 10); err != nil {
 		t.Fatal(err)
 	}
-	_ = c.raw.SetDeadline(time.Now().Add(2 * time.Minute))
+	_ = c.Raw.SetDeadline(time.Now().Add(2 * time.Minute))
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		// About 200 KB of reply per STAT: far more than the socket buffers
 		// hold. Writes fail once the server has closed the session.
 		for range 300 {
-			if _, err := io.WriteString(c.conn, "STAT /\r\n"); err != nil {
+			if _, err := io.WriteString(c.Ctl, "STAT /\r\n"); err != nil {
 				return
 			}
 		}
 	})
-	eventually(t, 60*time.Second, "the non-reading session closed", func() bool { return len(e.srv.openSessions()) == 0 })
+	ftptest.Eventually(t, 60*time.Second, 20*time.Millisecond, "the non-reading session closed", ftptest.Holds(func() bool { return len(e.srv.openSessions()) == 0 }))
 	roundTrip(t, e, "127.0.0.2", "after-slow-reader")
-	_ = c.raw.Close()
+	_ = c.Raw.Close()
 	wg.Wait()
 	settled(t, e, base)
 }
@@ -344,7 +331,7 @@ func TestAbuseManyConnections(t *testing.T) {
 		t.Fatalf("admitted %d, refused %d; want %d and %d", admitted, refused, perIP, total-perIP)
 	}
 	roundTrip(t, e, "127.0.0.2", "beside-2000")
-	eventually(t, 30*time.Second, "the other address's session closed", func() bool { return len(e.srv.openSessions()) == perIP })
+	ftptest.Eventually(t, 30*time.Second, 20*time.Millisecond, "the other address's session closed", ftptest.Holds(func() bool { return len(e.srv.openSessions()) == perIP }))
 
 	// The server's own limit: 50 + 10 sessions, then 421 for everyone.
 	for i := range 15 {
@@ -377,7 +364,7 @@ func TestAbuseCommandFlood(t *testing.T) {
 	base := runtime.NumGoroutine()
 	c := e.dial(false)
 	c.secure()
-	_ = c.raw.SetDeadline(time.Now().Add(5 * time.Minute))
+	_ = c.Raw.SetDeadline(time.Now().Add(5 * time.Minute))
 	const n = 50000
 	long := strings.Repeat("x", 2000)
 	cmds := []struct {
@@ -410,7 +397,7 @@ func TestAbuseCommandFlood(t *testing.T) {
 	}()
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		w := bufio.NewWriterSize(c.conn, 64<<10)
+		w := bufio.NewWriterSize(c.Ctl, 64<<10)
 		for i := range n {
 			_, _ = w.WriteString(cmds[i%len(cmds)].line + "\r\n")
 		}
@@ -426,7 +413,7 @@ func TestAbuseCommandFlood(t *testing.T) {
 	}
 	roundTrip(t, e, "127.0.0.2", "during-flood")
 	for i := range n {
-		code, text := c.read()
+		code, text := c.Read()
 		if want := cmds[i%len(cmds)].code; code != want {
 			t.Fatalf("reply %d: %q, want %d", i, text, want)
 		}
@@ -434,13 +421,13 @@ func TestAbuseCommandFlood(t *testing.T) {
 	<-wrote
 	close(done)
 	<-sampled
-	c.must("NOOP", 200)
+	c.Must("NOOP", 200)
 	const input = n / 4 * 3 * 2000
 	if grew := int64(peak) - int64(before.HeapAlloc); grew > 32<<20 {
 		t.Fatalf("heap grew by %d MB during a flood of %d MB", grew>>20, input>>20)
 	}
 	t.Logf("heap peak %d MB over %d MB before, for %d MB of commands", peak>>20, before.HeapAlloc>>20, input>>20)
-	_ = c.raw.Close()
+	_ = c.Raw.Close()
 	settled(t, e, base)
 }
 
@@ -452,29 +439,29 @@ func TestAbuseUnknownCommands(t *testing.T) {
 	c := e.dial(false)
 	for range 3 {
 		for range maxUnknownCommands - 1 {
-			c.must("BOGUS", 500)
+			c.Must("BOGUS", 500)
 		}
-		c.must("NOOP", 200)
+		c.Must("NOOP", 200)
 	}
 	for range maxUnknownCommands - 1 {
-		c.must("BOGUS", 500)
+		c.Must("BOGUS", 500)
 	}
-	if text := c.must("BOGUS", 421); !strings.Contains(text, "unknown commands") {
+	if text := c.Must("BOGUS", 421); !strings.Contains(text, "unknown commands") {
 		t.Fatalf("%q", text)
 	}
-	if got := readUntilClosed(t, c.raw, time.Now().Add(10*time.Second)); got != "" {
+	if got := readUntilClosed(t, c.Raw, time.Now().Add(10*time.Second)); got != "" {
 		t.Fatalf("after 421: %q", got)
 	}
 
 	h := e.dial(false)
-	h.send("POST /upload HTTP/1.1\r\nHost: ftpsd.test\r\nUser-Agent: Mozilla/5.0\r\nAccept: */*\r\n" +
+	h.Send("POST /upload HTTP/1.1\r\nHost: ftpsd.test\r\nUser-Agent: Mozilla/5.0\r\nAccept: */*\r\n" +
 		"Accept-Language: en\r\nAccept-Encoding: gzip\r\nContent-Type: text/plain\r\nOrigin: https://evil.test\r\n" +
 		"Content-Length: 36\r\n\r\nUSER alice\r\nPASS x\r\nSTOR pwned\r\n")
 	for range maxUnknownCommands - 1 {
-		h.expect(500)
+		h.Reply(500)
 	}
-	h.expect(421)
-	if got := readUntilClosed(t, h.raw, time.Now().Add(10*time.Second)); got != "" {
+	h.Reply(421)
+	if got := readUntilClosed(t, h.Raw, time.Now().Add(10*time.Second)); got != "" {
 		t.Fatalf("after 421: %q", got)
 	}
 }
@@ -532,7 +519,7 @@ func TestAbuseTLSRenegotiation(t *testing.T) {
 	if !strings.Contains(stderr.String()+out.String(), "RENEGOTIATING") {
 		t.Fatalf("openssl did not try to renegotiate:\n%s\n%s", out.String(), stderr.String())
 	}
-	eventually(t, 30*time.Second, "the renegotiating session closed", func() bool { return len(e.srv.openSessions()) == 0 })
+	ftptest.Eventually(t, 30*time.Second, 20*time.Millisecond, "the renegotiating session closed", ftptest.Holds(func() bool { return len(e.srv.openSessions()) == 0 }))
 	roundTrip(t, e, "127.0.0.2", "after-renegotiation")
 	settled(t, e, base)
 }
@@ -546,16 +533,16 @@ func TestAbuseEndlessLine(t *testing.T) {
 	wg.Go(func() {
 		chunk := bytes.Repeat([]byte("A"), 64<<10)
 		for range 128 { // 8 MB; fails once the server has closed
-			if _, err := c.raw.Write(chunk); err != nil {
+			if _, err := c.Raw.Write(chunk); err != nil {
 				return
 			}
 		}
 	})
-	got := readUntilClosed(t, c.raw, time.Now().Add(30*time.Second))
+	got := readUntilClosed(t, c.Raw, time.Now().Add(30*time.Second))
 	if !strings.HasPrefix(got, "421 Command line too long and without an end") {
 		t.Fatalf("got %q", got)
 	}
-	_ = c.raw.Close()
+	_ = c.Raw.Close()
 	wg.Wait()
 	roundTrip(t, e, "127.0.0.2", "after-endless-line")
 }
@@ -570,17 +557,17 @@ func TestAbuseNonUTF8Paths(t *testing.T) {
 	bad := "caf\xe9" // Latin-1, not UTF-8
 	for _, line := range []string{"MKD " + bad, "CWD " + bad, "DELE " + bad, "RMD " + bad, "SIZE " + bad,
 		"MDTM " + bad, "RNFR " + bad, "MLST " + bad, "STAT " + bad, "MKD dir/" + bad + "/sub", "CWD \xc3\x28"} {
-		if text := c.must(line, 501); !strings.Contains(text, "UTF-8") || !utf8.ValidString(text) {
+		if text := c.Must(line, 501); !strings.Contains(text, "UTF-8") || !utf8.ValidString(text) {
 			t.Fatalf("%q: %q", line, text)
 		}
 	}
-	c.must("RNFR ok.txt", 350)
-	c.must("RNTO "+bad, 501)
+	c.Must("RNFR ok.txt", 350)
+	c.Must("RNTO "+bad, 501)
 	for _, cmd := range []string{"STOR " + bad, "APPE " + bad, "RETR " + bad, "LIST " + bad, "NLST " + bad, "MLSD " + bad} {
-		_, code, text := c.transfer(cmd, nil, true)
+		_, code, text := c.Transfer(cmd, nil, true)
 		mustCode(t, cmd, code, text, 501)
 	}
-	c.must("NOOP", 200)
+	c.Must("NOOP", 200)
 	if names := listDirNames(t, e.home()); len(names) != 1 || names[0] != "ok.txt" {
 		t.Fatalf("home holds %q", names)
 	}
@@ -595,21 +582,21 @@ func TestAbuseNonUTF8Paths(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, verb := range []string{"LIST", "NLST", "MLSD"} {
-		got, code, text := c.transfer(verb, nil, true)
+		got, code, text := c.Transfer(verb, nil, true)
 		mustCode(t, verb, code, text, 226)
 		lines := strings.Split(strings.TrimSuffix(string(got), "\r\n"), "\r\n")
 		if !utf8.Valid(got) || len(lines) != 1 || !strings.HasSuffix(lines[0], "ok.txt") {
 			t.Fatalf("%s: %q", verb, got)
 		}
 	}
-	c.must("NOOP", 200) // the last listing's transfer has ended: STAT shows the folder
-	if text := c.must("STAT /", 213); !utf8.ValidString(text) || strings.Contains(text, "caf") || strings.Contains(text, "dir") {
+	c.Must("NOOP", 200) // the last listing's transfer has ended: STAT shows the folder
+	if text := c.Must("STAT /", 213); !utf8.ValidString(text) || strings.Contains(text, "caf") || strings.Contains(text, "dir") {
 		t.Fatalf("STAT: %q", text)
 	}
-	c.must("RNFR ok.txt", 350)
-	c.must("RNTO café.txt", 250) // valid UTF-8 is of course fine
+	c.Must("RNFR ok.txt", 350)
+	c.Must("RNTO café.txt", 250) // valid UTF-8 is of course fine
 	// Replies that quote the client stay UTF-8 too.
-	if text := c.must("USER "+bad, 331); !utf8.ValidString(text) {
+	if text := c.Must("USER "+bad, 331); !utf8.ValidString(text) {
 		t.Fatalf("USER: %q", text)
 	}
 }
@@ -641,9 +628,9 @@ func TestAbuseBounceAndHijack(t *testing.T) {
 		"PORT 0,0,0,0,200,10",
 		"PORT 255,255,255,255,200,10",
 	} {
-		c.must(line, 504)
+		c.Must(line, 504)
 	}
-	code, text := c.cmd("RETR f")
+	code, text := c.Cmd("RETR f")
 	mustCode(t, "RETR without an accepted target", code, text, 425)
 	_ = victim.(*net.TCPListener).SetDeadline(time.Now().Add(500 * time.Millisecond))
 	if v, err := victim.Accept(); err == nil {
@@ -652,7 +639,7 @@ func TestAbuseBounceAndHijack(t *testing.T) {
 	}
 
 	// 100 connections from 127.0.0.2 race for the PASV port before the client.
-	text = c.must("PASV", 227)
+	text = c.Must("PASV", 227)
 	var h1, h2, h3, h4, p1, p2 int
 	if _, err := fmt.Sscanf(text[strings.IndexByte(text, '(')+1:], "%d,%d,%d,%d,%d,%d", &h1, &h2, &h3, &h4, &p1, &p2); err != nil {
 		t.Fatalf("PASV reply %q: %v", text, err)
@@ -662,15 +649,15 @@ func TestAbuseBounceAndHijack(t *testing.T) {
 	for range 100 {
 		intruders = append(intruders, dialRawFrom(t, "127.0.0.2", addr))
 	}
-	c.must("RETR f", 150)
+	c.Must("RETR f", 150)
 	d := dialRawFrom(t, "127.0.0.1", addr)
 	_ = d.SetDeadline(time.Now().Add(30 * time.Second))
-	tc := tls.Client(d, c.tlsConf)
+	tc := tls.Client(d, c.TLS)
 	got, err := io.ReadAll(tc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.expect(226)
+	c.Reply(226)
 	if string(got) != "mine" {
 		t.Fatalf("got %q", got)
 	}

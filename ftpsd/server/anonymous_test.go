@@ -34,12 +34,12 @@ func anonEnv(t *testing.T, enabled bool, conn config.AnonymousConnection) *testE
 func TestAnonymousDisabled(t *testing.T) {
 	e := anonEnv(t, false, config.AnonymousAny)
 	c := e.dial(false)
-	c.authTLS()
-	if text := c.must("USER anonymous", 530); !strings.Contains(text, "not allowed") {
+	c.AuthTLS()
+	if text := c.Must("USER anonymous", 530); !strings.Contains(text, "not allowed") {
 		t.Fatalf("USER anonymous: %q", text)
 	}
-	c.must("PASS guest@example.com", 503)
-	c.must("USER ftp", 530)
+	c.Must("PASS guest@example.com", 503)
+	c.Must("USER ftp", 530)
 	c.login()
 }
 
@@ -49,25 +49,25 @@ func TestAnonymousDisabled(t *testing.T) {
 func checkAnonymousReadOnly(t *testing.T, e *testEnv, c *client, protected bool) {
 	t.Helper()
 	pub := filepath.Join(e.root, "pub")
-	got, code, text := c.transfer("NLST", nil, protected)
+	got, code, text := c.Transfer("NLST", nil, protected)
 	mustCode(t, "NLST", code, text, 226)
 	if !strings.Contains(string(got), "readme.txt") {
 		t.Fatalf("NLST: %q", got)
 	}
-	got, code, text = c.transfer("RETR readme.txt", nil, protected)
+	got, code, text = c.Transfer("RETR readme.txt", nil, protected)
 	mustCode(t, "RETR", code, text, 226)
 	if string(got) != "public" {
 		t.Fatalf("RETR: %q", got)
 	}
-	c.must("STOR upload.txt", 550)
-	c.must("APPE readme.txt", 550)
-	c.must("STOU", 550)
-	c.must("DELE readme.txt", 550)
-	c.must("MKD newdir", 550)
-	c.must("RNFR readme.txt", 550)
-	c.must("RETR ../alice/secret.txt", 550)
-	c.must("CWD ..", 250) // the home is the anonymous root
-	if text := c.must("PWD", 257); !strings.Contains(text, `"/"`) {
+	c.Must("STOR upload.txt", 550)
+	c.Must("APPE readme.txt", 550)
+	c.Must("STOU", 550)
+	c.Must("DELE readme.txt", 550)
+	c.Must("MKD newdir", 550)
+	c.Must("RNFR readme.txt", 550)
+	c.Must("RETR ../alice/secret.txt", 550)
+	c.Must("CWD ..", 250) // the home is the anonymous root
+	if text := c.Must("PWD", 257); !strings.Contains(text, `"/"`) {
 		t.Fatalf("PWD: %q", text)
 	}
 	names := listDirNames(t, pub)
@@ -84,38 +84,38 @@ func checkAnonymousReadOnly(t *testing.T, e *testEnv, c *client, protected bool)
 func TestAnonymousAny(t *testing.T) {
 	e := anonEnv(t, true, config.AnonymousAny)
 	c := e.dial(false)
-	if text := c.must("USER anonymous", 331); !strings.Contains(text, "e-mail") {
+	if text := c.Must("USER anonymous", 331); !strings.Contains(text, "e-mail") {
 		t.Fatalf("USER anonymous: %q", text)
 	}
-	c.must("PASS guest@example.com", 230)
+	c.Must("PASS guest@example.com", 230)
 	checkAnonymousReadOnly(t, e, c, false)
 
 	c2 := e.dial(false)
-	c2.authTLS()
-	c2.must("USER ftp", 331)
-	c2.must("PASS ", 230) // any password, even none
-	c2.must("PBSZ 0", 200)
-	c2.must("PROT P", 200)
+	c2.AuthTLS()
+	c2.Must("USER ftp", 331)
+	c2.Must("PASS ", 230) // any password, even none
+	c2.Must("PBSZ 0", 200)
+	c2.Must("PROT P", 200)
 	checkAnonymousReadOnly(t, e, c2, true)
 
 	// Real users still need TLS under requireTLS: Login.
 	c3 := e.dial(false)
-	c3.must("USER "+testUser, 530)
+	c3.Must("USER "+testUser, 530)
 }
 
 // connection: TLSOnly (the default): refused before AUTH TLS.
 func TestAnonymousTLSOnly(t *testing.T) {
 	e := anonEnv(t, true, config.AnonymousTLSOnly)
 	c := e.dial(false)
-	if text := c.must("USER anonymous", 530); !strings.Contains(text, "only over TLS") {
+	if text := c.Must("USER anonymous", 530); !strings.Contains(text, "only over TLS") {
 		t.Fatalf("USER anonymous in clear: %q", text)
 	}
-	c.must("PASS guest@example.com", 530)
-	c.authTLS()
-	c.must("USER anonymous", 331)
-	c.must("PASS guest@example.com", 230)
-	c.must("PBSZ 0", 200)
-	c.must("PROT P", 200)
+	c.Must("PASS guest@example.com", 530)
+	c.AuthTLS()
+	c.Must("USER anonymous", 331)
+	c.Must("PASS guest@example.com", 230)
+	c.Must("PBSZ 0", 200)
+	c.Must("PROT P", 200)
 	checkAnonymousReadOnly(t, e, c, true)
 }
 
@@ -123,13 +123,13 @@ func TestAnonymousTLSOnly(t *testing.T) {
 func TestAnonymousClearOnly(t *testing.T) {
 	e := anonEnv(t, true, config.AnonymousClearOnly)
 	c := e.dial(false)
-	c.authTLS()
-	if text := c.must("USER anonymous", 530); !strings.Contains(text, "only without TLS") {
+	c.AuthTLS()
+	if text := c.Must("USER anonymous", 530); !strings.Contains(text, "only without TLS") {
 		t.Fatalf("USER anonymous over TLS: %q", text)
 	}
 	c2 := e.dial(false)
-	c2.must("USER anonymous", 331)
-	c2.must("PASS guest@example.com", 230)
+	c2.Must("USER anonymous", 331)
+	c2.Must("PASS guest@example.com", 230)
 	checkAnonymousReadOnly(t, e, c2, false)
 }
 

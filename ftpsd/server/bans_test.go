@@ -63,12 +63,12 @@ func TestLoginDelaySchedule(t *testing.T) {
 func TestLoginDelayHoldsOnlyItsSession(t *testing.T) {
 	e := newEnv(t, envOpt{loginDelay: time.Hour})
 	slow := e.dial(false)
-	slow.authTLS()
-	slow.must("USER "+testUser, 331)
-	slow.send("PASS wrong") // answered in an hour, or when the server stops
+	slow.AuthTLS()
+	slow.Must("USER "+testUser, 331)
+	slow.Send("PASS wrong") // answered in an hour, or when the server stops
 	c := e.dial(false)
 	c.secure()
-	_, code, text := c.transfer("STOR f", []byte("while another waits"), true)
+	_, code, text := c.Transfer("STOR f", []byte("while another waits"), true)
 	mustCode(t, "STOR", code, text, 226)
 	if b, err := e.readFile("f"); err != nil || string(b) != "while another waits" {
 		t.Fatalf("file: %q %v", b, err)
@@ -87,16 +87,16 @@ func TestBanAfterLoginFailures(t *testing.T) {
 	}})
 	// Two failures, then the client reconnects (as scripts do).
 	c := e.dial(false)
-	c.authTLS()
-	c.must("USER "+testUser, 331)
-	c.must("PASS wrong1", 530)
-	c.must("USER "+testUser, 331)
-	c.must("PASS wrong2", 530)
-	c.must("QUIT", 221)
+	c.AuthTLS()
+	c.Must("USER "+testUser, 331)
+	c.Must("PASS wrong1", 530)
+	c.Must("USER "+testUser, 331)
+	c.Must("PASS wrong2", 530)
+	c.Must("QUIT", 221)
 	c2 := e.dial(false)
-	c2.authTLS()
-	c2.must("USER "+testUser, 331)
-	if text := c2.must("PASS wrong3", 421); !strings.Contains(text, "login failures") {
+	c2.AuthTLS()
+	c2.Must("USER "+testUser, 331)
+	if text := c2.Must("PASS wrong3", 421); !strings.Contains(text, "login failures") {
 		t.Fatalf("third failure: %q", text)
 	}
 	// Banned: 421 at connect, before any command.
@@ -113,7 +113,7 @@ func TestBanAfterLoginFailures(t *testing.T) {
 	clock.Advance(10*time.Minute + time.Second)
 	c3 := e.dial(false)
 	c3.secure()
-	c3.must("NOOP", 200)
+	c3.Must("NOOP", 200)
 
 	expectMetrics(t, m, "ftpsd_bans_total 1", `ftpsd_sessions_refused_total{reason="banned"} 1`)
 }
@@ -127,13 +127,13 @@ func TestBanWindow(t *testing.T) {
 	}})
 	for i := range 3 {
 		c := e.dial(false)
-		c.authTLS()
-		c.must("USER "+testUser, 331)
-		c.must("PASS wrong", 530)
-		c.must("QUIT", 221)
+		c.AuthTLS()
+		c.Must("USER "+testUser, 331)
+		c.Must("PASS wrong", 530)
+		c.Must("QUIT", 221)
 		clock.Advance(time.Minute + time.Duration(i)*time.Second)
 	}
-	e.dial(false).must("NOOP", 200)
+	e.dial(false).Must("NOOP", 200)
 }
 
 // The per-session limit: limits.maxLoginFailures failures on one connection
@@ -141,12 +141,12 @@ func TestBanWindow(t *testing.T) {
 func TestLoginFailuresPerSession(t *testing.T) {
 	e := newEnv(t, envOpt{mutate: func(c *config.Config) { c.Limits.MaxLoginFailures = 2 }})
 	c := e.dial(false)
-	c.authTLS()
-	c.must("USER "+testUser, 331)
-	c.must("PASS wrong", 530)
-	c.must("USER "+testUser, 331)
-	c.must("PASS wrong", 421)
-	if _, err := c.r.ReadString('\n'); err == nil {
+	c.AuthTLS()
+	c.Must("USER "+testUser, 331)
+	c.Must("PASS wrong", 530)
+	c.Must("USER "+testUser, 331)
+	c.Must("PASS wrong", 421)
+	if _, err := c.R.ReadString('\n'); err == nil {
 		t.Fatal("session still open after 421")
 	}
 }
@@ -167,7 +167,7 @@ func TestMaxSessionsGlobal(t *testing.T) {
 	if !strings.HasPrefix(line, "421 ") || !strings.Contains(line, "Too many sessions") {
 		t.Fatalf("third session: %q", line)
 	}
-	a.must("QUIT", 221)
+	a.Must("QUIT", 221)
 	// The slot is freed once the server has seen the session end; wait for
 	// it without a timing assertion (bounded, then fail).
 	for i := 0; ; i++ {

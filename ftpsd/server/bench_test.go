@@ -97,29 +97,29 @@ func benchSession(b *testing.B, clear bool, mutate func(*config.Config)) (*testE
 		}
 	}})
 	c := env.dial(false)
-	c.authTLS()
+	c.AuthTLS()
 	c.login()
-	c.must("PBSZ 0", 200)
+	c.Must("PBSZ 0", 200)
 	if clear {
-		c.must("PROT C", 200)
+		c.Must("PROT C", 200)
 	} else {
-		c.must("PROT P", 200)
+		c.Must("PROT P", 200)
 	}
-	c.must("TYPE I", 200)
+	c.Must("TYPE I", 200)
 	return env, c
 }
 
 // dataCmd runs one data command: upload (when not nil) is sent, anything
 // received is discarded; it returns the bytes received.
 func (c *client) dataCmd(command string, upload io.Reader, protected bool) int64 {
-	c.t.Helper()
-	d := c.dialData(c.epsv())
-	c.must(command, 150)
+	c.T.Helper()
+	d := c.DialData(c.EPSV())
+	c.Must(command, 150)
 	dc := d
 	if protected {
-		tc := tls.Client(d, c.tlsConf)
+		tc := tls.Client(d, c.TLS)
 		if err := tc.Handshake(); err != nil {
-			c.t.Fatal(err)
+			c.T.Fatal(err)
 		}
 		dc = tc
 	}
@@ -127,7 +127,7 @@ func (c *client) dataCmd(command string, upload io.Reader, protected bool) int64
 	var err error
 	if upload != nil {
 		if _, err = io.Copy(dc, upload); err != nil {
-			c.t.Fatal(err)
+			c.T.Fatal(err)
 		}
 		if tc, ok := dc.(*tls.Conn); ok {
 			_ = tc.CloseWrite()
@@ -135,10 +135,10 @@ func (c *client) dataCmd(command string, upload io.Reader, protected bool) int64
 		_ = closeWrite(d)
 		_, _ = io.Copy(io.Discard, dc)
 	} else if n, err = io.Copy(io.Discard, dc); err != nil {
-		c.t.Fatal(err)
+		c.T.Fatal(err)
 	}
 	_ = dc.Close()
-	c.expect(226)
+	c.Reply(226)
 	return n
 }
 
@@ -236,12 +236,12 @@ func benchSessions(b *testing.B, env *testEnv) {
 	for b.Loop() {
 		c := env.dial(false)
 		c.secure() // AUTH TLS, login, PBSZ 0, PROT P
-		c.must("TYPE I", 200)
+		c.Must("TYPE I", 200)
 		if n := c.dataCmd("RETR small.bin", nil, true); n != 4096 {
 			b.Fatalf("got %d bytes", n)
 		}
-		c.must("QUIT", 221)
-		_ = c.raw.Close()
+		c.Must("QUIT", 221)
+		_ = c.Raw.Close()
 	}
 	reportCPU(b, cpu)
 }

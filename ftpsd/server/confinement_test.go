@@ -82,7 +82,7 @@ func TestConfinementTable(t *testing.T) {
 	}
 	c := e.dial(false)
 	c.secure()
-	c.must("TYPE I", 200)
+	c.Must("TYPE I", 200)
 	for _, p := range attempts {
 		show := strings.ReplaceAll(p, "\x00", `\0`)
 		if len(show) > 60 {
@@ -91,16 +91,16 @@ func TestConfinementTable(t *testing.T) {
 		t.Run(show, func(t *testing.T) {
 			// Reads: never the secret.
 			for _, cmd := range []string{"SIZE", "MDTM", "MLST", "STAT", "CWD"} {
-				code, text := c.cmd(cmd + " " + p)
+				code, text := c.Cmd(cmd + " " + p)
 				if strings.Contains(text, secret) || (code < 400 && cmd != "STAT") {
 					t.Errorf("%s %s: %d %q", cmd, show, code, text)
 				}
 				if cmd == "CWD" && code < 400 {
-					c.must("CWD /", 250)
+					c.Must("CWD /", 250)
 				}
 			}
 			for _, cmd := range []string{"RETR", "LIST", "NLST", "MLSD"} {
-				got, code, text := c.transfer(cmd+" "+p, nil, true)
+				got, code, text := c.Transfer(cmd+" "+p, nil, true)
 				if strings.Contains(string(got), secret) || strings.Contains(string(got), "secret") {
 					t.Errorf("%s %s: %d, got %q", cmd, show, code, got)
 				}
@@ -109,18 +109,18 @@ func TestConfinementTable(t *testing.T) {
 				}
 			}
 			// Writes: whatever the reply, nothing outside the home changes.
-			c.transfer("STOR "+p, []byte("overwritten"), true)
-			c.cmd("DELE " + p)
-			c.cmd("RMD " + p)
-			c.cmd("MKD " + p)
-			if code, _ := c.cmd("RNFR " + p); code == 350 {
-				c.cmd("RNTO stolen")
+			c.Transfer("STOR "+p, []byte("overwritten"), true)
+			c.Cmd("DELE " + p)
+			c.Cmd("RMD " + p)
+			c.Cmd("MKD " + p)
+			if code, _ := c.Cmd("RNFR " + p); code == 350 {
+				c.Cmd("RNTO stolen")
 			}
-			if code, _ := c.cmd("RNFR mine"); code == 350 {
-				c.cmd("RNTO " + p)
+			if code, _ := c.Cmd("RNFR mine"); code == 350 {
+				c.Cmd("RNTO " + p)
 			}
 			// The session goes on.
-			c.must("NOOP", 200)
+			c.Must("NOOP", 200)
 			if got := snapshot(t, outside); !equalMaps(got, before) {
 				t.Fatalf("outside the home changed after %s:\nbefore %v\nafter  %v", show, keys(before), keys(got))
 			}

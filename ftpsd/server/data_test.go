@@ -37,22 +37,22 @@ func TestUploadDownloadProtected(t *testing.T) {
 		t.Run(v.name, func(t *testing.T) {
 			e := newEnv(t, envOpt{})
 			c := e.dial(false)
-			c.tlsConf.MaxVersion = v.max
+			c.TLS.MaxVersion = v.max
 			c.secure()
-			c.must("TYPE I", 200)
+			c.Must("TYPE I", 200)
 			data := randomBytes(t, 3<<20+17)
-			_, code, text := c.transfer("STOR up.bin", data, true)
+			_, code, text := c.Transfer("STOR up.bin", data, true)
 			mustCode(t, "STOR", code, text, 226)
 			onDisk, err := e.readFile("up.bin")
 			if err != nil || sha256.Sum256(onDisk) != sha256.Sum256(data) {
 				t.Fatalf("file on disk differs (%v)", err)
 			}
-			got, code, text := c.transfer("RETR up.bin", nil, true)
+			got, code, text := c.Transfer("RETR up.bin", nil, true)
 			mustCode(t, "RETR", code, text, 226)
 			if !bytes.Equal(got, data) {
 				t.Fatalf("downloaded %d bytes differ", len(got))
 			}
-			if cs := c.conn.(*tls.Conn).ConnectionState(); cs.Version != v.max {
+			if cs := c.Ctl.(*tls.Conn).ConnectionState(); cs.Version != v.max {
 				t.Fatalf("negotiated %x", cs.Version)
 			}
 		})
@@ -66,16 +66,16 @@ func TestDataRequiresSessionReuse(t *testing.T) {
 		t.Run(tls.VersionName(v), func(t *testing.T) {
 			e := newEnv(t, envOpt{})
 			c := e.dial(false)
-			c.tlsConf.MaxVersion = v
+			c.TLS.MaxVersion = v
 			c.secure()
 			// A fresh session: no ticket at all.
-			addr := c.epsv()
-			d := c.dialData(addr)
-			c.must("STOR nope.bin", 150)
+			addr := c.EPSV()
+			d := c.DialData(addr)
+			c.Must("STOR nope.bin", 150)
 			fresh := e.tlsConfig(v)
 			tc := tls.Client(d, fresh)
 			_ = tc.Handshake() // the server closes after the handshake
-			c.expect(522)
+			c.Reply(522)
 			if _, err := e.readFile("nope.bin"); !os.IsNotExist(err) {
 				t.Fatalf("STOR created a file: %v", err)
 			}
@@ -85,20 +85,20 @@ func TestDataRequiresSessionReuse(t *testing.T) {
 
 			// A ticket from another control session (same user) must not resume.
 			other := e.dial(false)
-			other.tlsConf.MaxVersion = v
+			other.TLS.MaxVersion = v
 			other.secure()
-			other.must("NOOP", 200) // make sure the ticket has arrived
-			addr = c.epsv()
-			d = c.dialData(addr)
-			c.must("STOR nope.bin", 150)
-			tc = tls.Client(d, other.tlsConf) // other session's ticket cache
+			other.Must("NOOP", 200) // make sure the ticket has arrived
+			addr = c.EPSV()
+			d = c.DialData(addr)
+			c.Must("STOR nope.bin", 150)
+			tc = tls.Client(d, other.TLS) // other session's ticket cache
 			_ = tc.Handshake()
-			c.expect(522)
+			c.Reply(522)
 			if _, err := e.readFile("nope.bin"); !os.IsNotExist(err) {
 				t.Fatalf("STOR created a file: %v", err)
 			}
 			// And the right session still works.
-			_, code, text := c.transfer("STOR yes.bin", []byte("ok"), true)
+			_, code, text := c.Transfer("STOR yes.bin", []byte("ok"), true)
 			mustCode(t, "STOR", code, text, 226)
 		})
 	}
@@ -108,16 +108,16 @@ func TestSessionReuseOptional(t *testing.T) {
 	e := newEnv(t, envOpt{mutate: func(c *config.Config) { c.Policy.Data.SessionReuse = config.SessionReuseOptional }})
 	c := e.dial(false)
 	c.secure()
-	addr := c.epsv()
-	d := c.dialData(addr)
-	c.must("STOR x", 150)
+	addr := c.EPSV()
+	d := c.DialData(addr)
+	c.Must("STOR x", 150)
 	tc := tls.Client(d, e.tlsConfig(0))
 	if err := tc.Handshake(); err != nil {
 		t.Fatal(err)
 	}
 	_, _ = tc.Write([]byte("fresh"))
 	_ = tc.Close()
-	c.expect(226)
+	c.Reply(226)
 	if b, _ := e.readFile("x"); string(b) != "fresh" {
 		t.Fatalf("got %q", b)
 	}
@@ -128,27 +128,27 @@ func TestProtectionPolicy(t *testing.T) {
 	e := newEnv(t, envOpt{})
 	e.writeFile("f", []byte("x"))
 	c := e.dial(false)
-	c.authTLS()
+	c.AuthTLS()
 	c.login()
-	c.epsv()
+	c.EPSV()
 	for _, cmd := range []string{"LIST", "NLST", "MLSD", "RETR f", "STOR g", "APPE g", "STOU"} {
-		c.must(cmd, 521)
+		c.Must(cmd, 521)
 	}
 
 	e2 := newEnv(t, envOpt{mutate: func(c *config.Config) { c.Policy.Data.Protection = config.ProtectionPrivateExceptListings }})
 	e2.writeFile("f", []byte("x"))
 	c2 := e2.dial(false)
-	c2.authTLS()
+	c2.AuthTLS()
 	c2.login()
-	c2.must("PBSZ 0", 200)
-	c2.must("PROT C", 200)
-	got, code, text := c2.transfer("NLST", nil, false)
+	c2.Must("PBSZ 0", 200)
+	c2.Must("PROT C", 200)
+	got, code, text := c2.Transfer("NLST", nil, false)
 	mustCode(t, "clear NLST", code, text, 226)
 	if strings.TrimSpace(string(got)) != "f" {
 		t.Fatalf("NLST: %q", got)
 	}
-	c2.epsv()
-	c2.must("RETR f", 521)
+	c2.EPSV()
+	c2.Must("RETR f", 521)
 
 	e3 := newEnv(t, envOpt{mutate: func(c *config.Config) {
 		c.Policy.Data.Protection = config.ProtectionClear
@@ -157,20 +157,20 @@ func TestProtectionPolicy(t *testing.T) {
 	e3.writeFile("f", []byte("clear"))
 	c3 := e3.dial(false)
 	c3.login()
-	got, code, text = c3.transfer("RETR f", nil, false)
+	got, code, text = c3.Transfer("RETR f", nil, false)
 	mustCode(t, "clear RETR", code, text, 226)
 	if string(got) != "clear" {
 		t.Fatalf("got %q", got)
 	}
 	// Clear TYPE I transfers take the sendfile/splice path.
-	c3.must("TYPE I", 200)
+	c3.Must("TYPE I", 200)
 	big := randomBytes(t, 3<<20+1)
-	_, code, text = c3.transfer("STOR big", big, false)
+	_, code, text = c3.Transfer("STOR big", big, false)
 	mustCode(t, "clear STOR", code, text, 226)
 	if b, _ := e3.readFile("big"); !bytes.Equal(b, big) {
 		t.Fatal("clear upload differs on disk")
 	}
-	got, code, text = c3.transfer("RETR big", nil, false)
+	got, code, text = c3.Transfer("RETR big", nil, false)
 	mustCode(t, "clear RETR big", code, text, 226)
 	if !bytes.Equal(got, big) {
 		t.Fatal("clear download differs")
@@ -184,25 +184,25 @@ func TestPassiveRequiresSameAddress(t *testing.T) {
 	e.writeFile("f", []byte("mine"))
 	c := e.dial(false)
 	c.secure()
-	addr := c.epsv()
+	addr := c.EPSV()
 	intruder, err := (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}, Timeout: 2 * time.Second}).Dial("tcp", addr)
 	if err != nil {
 		t.Fatalf("cannot dial from 127.0.0.2: %v (the tests need the whole 127.0.0.0/8 on loopback)", err)
 	}
 	defer intruder.Close()
-	code, text := c.cmd("RETR f")
+	code, text := c.Cmd("RETR f")
 	mustCode(t, "RETR", code, text, 150)
 	_ = intruder.SetReadDeadline(time.Now().Add(3 * time.Second))
 	if n, err := intruder.Read(make([]byte, 16)); err == nil || n > 0 {
 		t.Fatalf("intruder got data (%d, %v)", n, err)
 	}
-	d := c.dialData(addr)
-	dc, err := c.wrap(d, c.tlsConf)
+	d := c.DialData(addr)
+	dc, err := c.Wrap(d, c.TLS)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got, _ := io.ReadAll(dc)
-	c.expect(226)
+	c.Reply(226)
 	if string(got) != "mine" {
 		t.Fatalf("got %q", got)
 	}
@@ -212,8 +212,8 @@ func TestActiveModeDisabled(t *testing.T) {
 	e := newEnv(t, envOpt{})
 	c := e.dial(false)
 	c.secure()
-	c.must("PORT 127,0,0,1,200,10", 502)
-	c.must("EPRT |1|127.0.0.1|51210|", 502)
+	c.Must("PORT 127,0,0,1,200,10", 502)
+	c.Must("EPRT |1|127.0.0.1|51210|", 502)
 }
 
 func TestActiveMode(t *testing.T) {
@@ -221,38 +221,38 @@ func TestActiveMode(t *testing.T) {
 	e.writeFile("f", []byte("active"))
 	c := e.dial(false)
 	c.secure()
-	c.must("PORT 127,0,0,2,200,10", 504) // another address: no bounce
-	c.must("PORT 127,0,0,1,0,21", 504)   // privileged port
-	c.must("PORT 1,2,3", 501)
-	c.must("EPRT |1|10.0.0.1|50000|", 504)
-	c.must("EPRT |3|x|1|", 522)
-	c.must("EPRT junk", 501)
+	c.Must("PORT 127,0,0,2,200,10", 504) // another address: no bounce
+	c.Must("PORT 127,0,0,1,0,21", 504)   // privileged port
+	c.Must("PORT 1,2,3", 501)
+	c.Must("EPRT |1|10.0.0.1|50000|", 504)
+	c.Must("EPRT |3|x|1|", 522)
+	c.Must("EPRT junk", 501)
 	ln, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ln.Close()
 	port := ln.Addr().(*net.TCPAddr).Port
-	c.must(fmt.Sprintf("EPRT |1|127.0.0.1|%d|", port), 200)
-	c.must("RETR f", 150)
+	c.Must(fmt.Sprintf("EPRT |1|127.0.0.1|%d|", port), 200)
+	c.Must("RETR f", 150)
 	d, err := ln.Accept()
 	if err != nil {
 		t.Fatal(err)
 	}
 	_ = d.SetDeadline(time.Now().Add(10 * time.Second))
-	tc := tls.Client(d, c.tlsConf) // ftpsd is the TLS server even when it dialled
+	tc := tls.Client(d, c.TLS) // ftpsd is the TLS server even when it dialled
 	got, err := io.ReadAll(tc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.expect(226)
+	c.Reply(226)
 	if string(got) != "active" {
 		t.Fatalf("got %q", got)
 	}
-	c.must("EPSV ALL", 200)
-	c.must("PASV", 503)
-	c.must(fmt.Sprintf("PORT 127,0,0,1,%d,%d", port>>8, port&255), 503)
-	c.epsv()
+	c.Must("EPSV ALL", 200)
+	c.Must("PASV", 503)
+	c.Must(fmt.Sprintf("PORT 127,0,0,1,%d,%d", port>>8, port&255), 503)
+	c.EPSV()
 }
 
 func TestPASV(t *testing.T) {
@@ -264,7 +264,7 @@ func TestPASV(t *testing.T) {
 	}})
 	c := e.dial(false)
 	c.secure()
-	text := c.must("PASV", 227)
+	text := c.Must("PASV", 227)
 	m := regexp.MustCompile(`\((\d+),(\d+),(\d+),(\d+),(\d+),(\d+)\)`).FindStringSubmatch(text)
 	if m == nil || m[1]+"."+m[2]+"."+m[3]+"."+m[4] != "203.0.113.10" {
 		t.Fatalf("PASV: %q", text)
@@ -275,13 +275,13 @@ func TestPASV(t *testing.T) {
 	if p := hi*256 + lo; p < 31200 || p >= 31300 {
 		t.Fatalf("port %d outside replica 2's slice", p)
 	}
-	got := epsvRE.FindStringSubmatch(c.must("EPSV", 229))
+	_, port, _ := net.SplitHostPort(c.EPSV())
 	var p int
-	_, _ = fmt.Sscan(got[1], &p)
+	_, _ = fmt.Sscan(port, &p)
 	if p < 31200 || p >= 31300 {
 		t.Fatalf("EPSV port %d outside replica 2's slice", p)
 	}
-	c.must("EPSV 2", 522)
+	c.Must("EPSV 2", 522)
 }
 
 func bigFile(t *testing.T, e *testEnv, name string, size int64) {
@@ -297,11 +297,11 @@ func TestABORAndSTATDuringTransfer(t *testing.T) {
 	bigFile(t, e, "big", 512<<20)
 	c := e.dial(false)
 	c.secure()
-	c.must("TYPE I", 200)
-	addr := c.epsv()
-	d := c.dialData(addr)
-	c.must("RETR big", 150)
-	dc, err := c.wrap(d, c.tlsConf)
+	c.Must("TYPE I", 200)
+	addr := c.EPSV()
+	d := c.DialData(addr)
+	c.Must("RETR big", 150)
+	dc, err := c.Wrap(d, c.TLS)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -309,13 +309,13 @@ func TestABORAndSTATDuringTransfer(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Stop reading: the server blocks on the data connection.
-	if text := c.must("STAT", 211); !strings.Contains(text, "RETR /big") {
+	if text := c.Must("STAT", 211); !strings.Contains(text, "RETR /big") {
 		t.Fatalf("STAT during transfer: %q", text)
 	}
-	c.must("ABOR", 426)
-	c.expect(226)
-	c.must("NOOP", 200)
-	c.must("ABOR", 226) // nothing to abort
+	c.Must("ABOR", 426)
+	c.Reply(226)
+	c.Must("NOOP", 200)
+	c.Must("ABOR", 226) // nothing to abort
 }
 
 // An aborted upload leaves nothing, not even its temporary file.
@@ -323,10 +323,10 @@ func TestAbortedUploadLeavesNothing(t *testing.T) {
 	e := newEnv(t, envOpt{})
 	c := e.dial(false)
 	c.secure()
-	addr := c.epsv()
-	d := c.dialData(addr)
-	c.must("STOR partial", 150)
-	dc, err := c.wrap(d, c.tlsConf)
+	addr := c.EPSV()
+	d := c.DialData(addr)
+	c.Must("STOR partial", 150)
+	dc, err := c.Wrap(d, c.TLS)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -334,8 +334,8 @@ func TestAbortedUploadLeavesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(50 * time.Millisecond)
-	c.must("ABOR", 426)
-	c.expect(226)
+	c.Must("ABOR", 426)
+	c.Reply(226)
 	if names := listDirNames(t, e.home()); len(names) != 0 {
 		t.Fatalf("left behind: %v", names)
 	}
@@ -349,15 +349,15 @@ func TestTempFilesHidden(t *testing.T) {
 	c := e.dial(false)
 	c.secure()
 	for _, cmd := range []string{"NLST", "LIST", "MLSD"} {
-		got, code, text := c.transfer(cmd, nil, true)
+		got, code, text := c.Transfer(cmd, nil, true)
 		mustCode(t, cmd, code, text, 226)
 		if strings.Contains(string(got), ".ftpsd-") || !strings.Contains(string(got), "visible") {
 			t.Fatalf("%s: %q", cmd, got)
 		}
 	}
-	c.must("RETR .ftpsd-upload-0123.tmp", 553)
-	c.must("DELE .ftpsd-upload-0123.tmp", 553)
-	c.must("STOR sub/.ftpsd-x", 553)
+	c.Must("RETR .ftpsd-upload-0123.tmp", 553)
+	c.Must("DELE .ftpsd-upload-0123.tmp", 553)
+	c.Must("STOR sub/.ftpsd-x", 553)
 }
 
 func TestRESTAndAPPE(t *testing.T) {
@@ -365,30 +365,30 @@ func TestRESTAndAPPE(t *testing.T) {
 	e.writeFile("f", []byte("0123456789"))
 	c := e.dial(false)
 	c.secure()
-	c.must("TYPE I", 200)
-	c.must("REST 4", 350)
-	got, code, text := c.transfer("RETR f", nil, true)
+	c.Must("TYPE I", 200)
+	c.Must("REST 4", 350)
+	got, code, text := c.Transfer("RETR f", nil, true)
 	mustCode(t, "REST+RETR", code, text, 226)
 	if string(got) != "456789" {
 		t.Fatalf("REST+RETR: %q", got)
 	}
-	c.must("REST 3", 350)
-	_, code, text = c.transfer("STOR f", []byte("abc"), true)
+	c.Must("REST 3", 350)
+	_, code, text = c.Transfer("STOR f", []byte("abc"), true)
 	mustCode(t, "REST+STOR", code, text, 226)
 	if b, _ := e.readFile("f"); string(b) != "012abc" {
 		t.Fatalf("REST+STOR: %q", b)
 	}
-	_, code, text = c.transfer("APPE f", []byte("XYZ"), true)
+	_, code, text = c.Transfer("APPE f", []byte("XYZ"), true)
 	mustCode(t, "APPE", code, text, 226)
 	if b, _ := e.readFile("f"); string(b) != "012abcXYZ" {
 		t.Fatalf("APPE: %q", b)
 	}
-	_, code, text = c.transfer("APPE new", []byte("N"), true)
+	_, code, text = c.Transfer("APPE new", []byte("N"), true)
 	mustCode(t, "APPE new", code, text, 226)
-	c.must("REST 100", 350)
-	c.epsv()
-	c.must("RETR f", 554)
-	_, code, text = c.transfer("STOU", []byte("unique"), true)
+	c.Must("REST 100", 350)
+	c.EPSV()
+	c.Must("RETR f", 554)
+	_, code, text = c.Transfer("STOU", []byte("unique"), true)
 	mustCode(t, "STOU", code, text, 226)
 	names := listDirNames(t, e.home())
 	if len(names) != 3 {
@@ -400,13 +400,13 @@ func TestTypeA(t *testing.T) {
 	e := newEnv(t, envOpt{})
 	c := e.dial(false)
 	c.secure()
-	c.must("TYPE A", 200)
-	_, code, text := c.transfer("STOR t.txt", []byte("one\r\ntwo\r\nlone\rcr\r\n"), true)
+	c.Must("TYPE A", 200)
+	_, code, text := c.Transfer("STOR t.txt", []byte("one\r\ntwo\r\nlone\rcr\r\n"), true)
 	mustCode(t, "STOR", code, text, 226)
 	if b, _ := e.readFile("t.txt"); string(b) != "one\ntwo\nlone\rcr\n" {
 		t.Fatalf("on disk: %q", b)
 	}
-	got, code, text := c.transfer("RETR t.txt", nil, true)
+	got, code, text := c.Transfer("RETR t.txt", nil, true)
 	mustCode(t, "RETR", code, text, 226)
 	if string(got) != "one\r\ntwo\r\nlone\rcr\r\n" {
 		t.Fatalf("RETR: %q", got)
@@ -418,26 +418,26 @@ func TestFileCommands(t *testing.T) {
 	e.writeFile("a.txt", []byte("hello"))
 	c := e.dial(false)
 	c.secure()
-	c.must("MKD dir", 257)
-	c.must("MKD dir", 550)
-	c.must("CWD dir", 250)
-	if text := c.must("PWD", 257); !strings.Contains(text, `"/dir"`) {
+	c.Must("MKD dir", 257)
+	c.Must("MKD dir", 550)
+	c.Must("CWD dir", 250)
+	if text := c.Must("PWD", 257); !strings.Contains(text, `"/dir"`) {
 		t.Fatalf("PWD: %q", text)
 	}
-	c.must("CDUP", 200)
-	c.must("SIZE a.txt", 213)
-	if text := c.must("MDTM a.txt", 213); !regexp.MustCompile(`^213 \d{14}$`).MatchString(text) {
+	c.Must("CDUP", 200)
+	c.Must("SIZE a.txt", 213)
+	if text := c.Must("MDTM a.txt", 213); !regexp.MustCompile(`^213 \d{14}$`).MatchString(text) {
 		t.Fatalf("MDTM: %q", text)
 	}
-	c.must("SIZE dir", 550)
-	c.must("RNFR a.txt", 350)
-	c.must("RNTO dir/b.txt", 250)
-	c.must("RNFR missing", 550)
-	c.must("RMD dir", 550) // not empty
-	c.must("DELE dir/b.txt", 250)
-	c.must("DELE dir/b.txt", 550)
-	c.must("RMD dir", 250)
-	c.must("CWD nowhere", 550)
+	c.Must("SIZE dir", 550)
+	c.Must("RNFR a.txt", 350)
+	c.Must("RNTO dir/b.txt", 250)
+	c.Must("RNFR missing", 550)
+	c.Must("RMD dir", 550) // not empty
+	c.Must("DELE dir/b.txt", 250)
+	c.Must("DELE dir/b.txt", 550)
+	c.Must("RMD dir", 250)
+	c.Must("CWD nowhere", 550)
 }
 
 func TestPermissions(t *testing.T) {
@@ -445,11 +445,11 @@ func TestPermissions(t *testing.T) {
 	e.writeFile("a", []byte("a"))
 	c := e.dial(false)
 	c.secure()
-	c.must("MKD d", 550)
-	c.must("DELE a", 550)
-	c.must("RNFR a", 550)
-	c.must("STOR b", 550)
-	text := c.must("MLST a", 250)
+	c.Must("MKD d", 550)
+	c.Must("DELE a", 550)
+	c.Must("RNFR a", 550)
+	c.Must("STOR b", 550)
+	text := c.Must("MLST a", 250)
 	if !strings.Contains(text, "perm=r;") {
 		t.Fatalf("MLST perm: %q", text)
 	}
@@ -475,26 +475,26 @@ func TestConfinement(t *testing.T) {
 	}
 	c := e.dial(false)
 	c.secure()
-	c.must("CWD ../../..", 250)
-	if text := c.must("PWD", 257); !strings.Contains(text, `"/"`) {
+	c.Must("CWD ../../..", 250)
+	if text := c.Must("PWD", 257); !strings.Contains(text, `"/"`) {
 		t.Fatalf("escaped: %q", text)
 	}
-	c.must("SIZE ../bob/secret", 550)
-	c.must("SIZE /../bob/secret", 550)
-	c.must("SIZE link", 550)
-	c.must("CWD etc", 550)
-	c.must("SIZE /mine", 213)
-	c.must("MKD ../../outside", 257)
+	c.Must("SIZE ../bob/secret", 550)
+	c.Must("SIZE /../bob/secret", 550)
+	c.Must("SIZE link", 550)
+	c.Must("CWD etc", 550)
+	c.Must("SIZE /mine", 213)
+	c.Must("MKD ../../outside", 257)
 	if _, err := os.Stat(filepath.Join(e.home(), "outside")); err != nil {
 		t.Fatalf("MKD ../../outside did not land in the home: %v", err)
 	}
-	got, code, text := c.transfer("NLST", nil, true)
+	got, code, text := c.Transfer("NLST", nil, true)
 	mustCode(t, "NLST", code, text, 226)
 	if strings.Contains(string(got), "link") || strings.Contains(string(got), "etc") {
 		t.Fatalf("escaping links listed: %q", got)
 	}
-	c.epsv()
-	c.must("RETR link", 550)
+	c.EPSV()
+	c.Must("RETR link", 550)
 }
 
 func TestListingFormats(t *testing.T) {
@@ -505,29 +505,29 @@ func TestListingFormats(t *testing.T) {
 	}
 	c := e.dial(false)
 	c.secure()
-	got, code, text := c.transfer("LIST -la", nil, true)
+	got, code, text := c.Transfer("LIST -la", nil, true)
 	mustCode(t, "LIST", code, text, 226)
 	lsRE := regexp.MustCompile(`(?m)^-rw-r--r-- 1 ftp ftp +5 [A-Z][a-z]{2} [ \d]\d [ \d]\d:\d\d file\.txt\r$`)
 	if !lsRE.Match(got) || !regexp.MustCompile(`(?m)^drwxr-xr-x .* sub\r$`).Match(got) {
 		t.Fatalf("LIST: %q", got)
 	}
-	got, code, text = c.transfer("MLSD", nil, true)
+	got, code, text = c.Transfer("MLSD", nil, true)
 	mustCode(t, "MLSD", code, text, 226)
 	mlsdRE := regexp.MustCompile(`(?m)^type=file;size=5;modify=\d{14};perm=rawdf;unique=[0-9a-f]+U[0-9a-f]+; file\.txt\r$`)
 	if !mlsdRE.Match(got) || !strings.Contains(string(got), "type=dir;") {
 		t.Fatalf("MLSD: %q", got)
 	}
-	c.epsv()
-	c.must("MLSD file.txt", 550)
-	text = c.must("MLST file.txt", 250)
+	c.EPSV()
+	c.Must("MLSD file.txt", 550)
+	text = c.Must("MLST file.txt", 250)
 	if !strings.Contains(text, "type=file;size=5;") || !strings.Contains(text, " /file.txt") {
 		t.Fatalf("MLST: %q", text)
 	}
-	text = c.must("STAT /", 213)
+	text = c.Must("STAT /", 213)
 	if !strings.Contains(text, "file.txt") {
 		t.Fatalf("STAT /: %q", text)
 	}
-	c.must("LIST nowhere", 550)
+	c.Must("LIST nowhere", 550)
 }
 
 func TestShutdownDrainsTransfers(t *testing.T) {
@@ -536,11 +536,11 @@ func TestShutdownDrainsTransfers(t *testing.T) {
 	e.writeFile("f", data)
 	c := e.dial(false)
 	c.secure()
-	c.must("TYPE I", 200)
-	addr := c.epsv()
-	d := c.dialData(addr)
-	c.must("RETR f", 150)
-	dc, err := c.wrap(d, c.tlsConf)
+	c.Must("TYPE I", 200)
+	addr := c.EPSV()
+	d := c.DialData(addr)
+	c.Must("RETR f", 150)
+	dc, err := c.Wrap(d, c.TLS)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -555,12 +555,12 @@ func TestShutdownDrainsTransfers(t *testing.T) {
 	if err != nil || !bytes.Equal(got, data) {
 		t.Fatalf("transfer cut short: %d bytes, %v", len(got), err)
 	}
-	c.expect(226)
+	c.Reply(226)
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	c.expect(421)
-	idle.expect(421)
+	c.Reply(421)
+	idle.Reply(421)
 	if _, err := net.DialTimeout("tcp", e.addr, time.Second); err == nil {
 		t.Fatal("listener still open")
 	}
@@ -575,14 +575,14 @@ func TestIdleTimeoutSparesTransfers(t *testing.T) {
 	bigFile(t, e, "f", 12<<20)
 	c := e.dial(false)
 	c.secure()
-	c.must("TYPE I", 200)
-	addr := c.epsv()
-	d := c.dialData(addr)
+	c.Must("TYPE I", 200)
+	addr := c.EPSV()
+	d := c.DialData(addr)
 	// A small window, so that the server's end of transfer is close to ours
 	// (the idle time counts from the server's end of the transfer).
 	_ = d.(*net.TCPConn).SetReadBuffer(64 << 10)
-	c.must("RETR f", 150)
-	dc, err := c.wrap(d, c.tlsConf)
+	c.Must("RETR f", 150)
+	dc, err := c.Wrap(d, c.TLS)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -591,8 +591,8 @@ func TestIdleTimeoutSparesTransfers(t *testing.T) {
 	if err != nil || len(got) != 12<<20 {
 		t.Fatalf("transfer: %d bytes, %v", len(got), err)
 	}
-	c.expect(226)
-	c.must("NOOP", 200)
+	c.Reply(226)
+	c.Must("NOOP", 200)
 }
 
 func TestMaxSessionsPerIP(t *testing.T) {
@@ -609,8 +609,8 @@ func TestMaxSessionsPerIP(t *testing.T) {
 	if !strings.HasPrefix(line, "421 ") {
 		t.Fatalf("third session: %q", line)
 	}
-	a.must("QUIT", 221)
-	b.must("NOOP", 200)
+	a.Must("QUIT", 221)
+	b.Must("NOOP", 200)
 }
 
 func bufioReadLine(c net.Conn) (string, error) {
@@ -634,7 +634,7 @@ func TestPASVHostname(t *testing.T) {
 	e := newEnv(t, envOpt{mutate: func(c *config.Config) { c.Passive.Address = "localhost" }})
 	c := e.dial(false)
 	c.secure()
-	if text := c.must("PASV", 227); !strings.Contains(text, "(127,0,0,1,") {
+	if text := c.Must("PASV", 227); !strings.Contains(text, "(127,0,0,1,") {
 		t.Fatalf("PASV: %q", text)
 	}
 }
@@ -652,12 +652,12 @@ func TestUploadSyncModes(t *testing.T) {
 					c.Policy.Data.Protection = config.ProtectionClientChoice
 				}})
 				c := e.dial(false)
-				c.authTLS()
+				c.AuthTLS()
 				c.login()
-				c.must("PBSZ 0", 200)
-				c.must("PROT "+prot, 200)
-				c.must("TYPE I", 200)
-				_, code, text := c.transfer("STOR up.bin", data, prot == "P")
+				c.Must("PBSZ 0", 200)
+				c.Must("PROT "+prot, 200)
+				c.Must("TYPE I", 200)
+				_, code, text := c.Transfer("STOR up.bin", data, prot == "P")
 				mustCode(t, "STOR", code, text, 226)
 				onDisk, err := e.readFile("up.bin")
 				if err != nil || !bytes.Equal(onDisk, data) {

@@ -86,18 +86,18 @@ func (e *testEnv) emptyHome() {
 // then reset, never closed as if the data were all sent. meanwhile, when not
 // nil, runs once the first 32 KiB are sent, with the transfer still open.
 func (c *client) storeCut(command string, data []byte, protected bool, meanwhile func()) (int, string) {
-	c.t.Helper()
-	d := c.dialData(c.epsv())
-	if code, text := c.cmd(command); code != 150 {
+	c.T.Helper()
+	d := c.DialData(c.EPSV())
+	if code, text := c.Cmd(command); code != 150 {
 		return code, text
 	}
 	var conf *tls.Config
 	if protected {
-		conf = c.tlsConf
+		conf = c.TLS
 	}
-	dc, err := c.wrap(d, conf)
+	dc, err := c.Wrap(d, conf)
 	if err != nil {
-		return c.read()
+		return c.Read()
 	}
 	first := min(len(data), 32<<10)
 	_, err = dc.Write(data[:first])
@@ -118,7 +118,7 @@ func (c *client) storeCut(command string, data []byte, protected bool, meanwhile
 		_ = tc.SetLinger(0)
 		_ = d.Close()
 	}
-	return c.read()
+	return c.Read()
 }
 
 // homeNames is alice's home listed on disk, temporary files included.
@@ -174,26 +174,26 @@ func TestDiskFullStore(t *testing.T) {
 
 					c := e.dial(false)
 					c.secure()
-					c.must("PROT "+p.prot, 200)
-					c.must("TYPE "+p.typ, 200)
+					c.Must("PROT "+p.prot, 200)
+					c.Must("TYPE "+p.typ, 200)
 					other := e.dial(false)
 					other.secure()
-					other.must("TYPE I", 200)
+					other.Must("TYPE I", 200)
 
 					// Another session is served while the upload fills the disk.
 					code, text := c.storeCut("STOR keep.bin", big, p.prot == "P", func() {
-						got, code, text := other.transfer("RETR keep.bin", nil, true)
+						got, code, text := other.Transfer("RETR keep.bin", nil, true)
 						if code != 226 || !bytes.Equal(got, old) {
 							t.Errorf("RETR in another session during the upload: %d %q, %d bytes", code, text, len(got))
 						}
-						other.must("NOOP", 200)
+						other.Must("NOOP", 200)
 					})
 					if code != 452 || !strings.Contains(text, "Insufficient storage") {
 						t.Fatalf("STOR over a full disk: %d %q, want 452 Insufficient storage", code, text)
 					}
 					wantContent(t, e, "keep.bin", old)
 					wantNames(t, e, "filler.bin", "keep.bin")
-					c.must("NOOP", 200)
+					c.Must("NOOP", 200)
 
 					// A new name fails the same way and leaves nothing.
 					code, text = c.storeCut("STOR new.bin", small, p.prot == "P", nil)
@@ -201,18 +201,18 @@ func TestDiskFullStore(t *testing.T) {
 					wantNames(t, e, "filler.bin", "keep.bin")
 
 					// Freeing space from the same session makes room.
-					c.must("DELE filler.bin", 250)
-					c.must("TYPE I", 200)
-					if _, code, text := c.transfer("STOR new.bin", small, p.prot == "P"); code != 226 {
+					c.Must("DELE filler.bin", 250)
+					c.Must("TYPE I", 200)
+					if _, code, text := c.Transfer("STOR new.bin", small, p.prot == "P"); code != 226 {
 						t.Fatalf("STOR after DELE: %d %q", code, text)
 					}
 					wantContent(t, e, "new.bin", small)
-					if _, code, text := c.transfer("STOR keep.bin", big, p.prot == "P"); code != 226 {
+					if _, code, text := c.Transfer("STOR keep.bin", big, p.prot == "P"); code != 226 {
 						t.Fatalf("STOR keep.bin after DELE: %d %q", code, text)
 					}
 					wantContent(t, e, "keep.bin", big)
 					wantNames(t, e, "keep.bin", "new.bin")
-					other.must("NOOP", 200)
+					other.Must("NOOP", 200)
 				})
 			}
 		})
@@ -232,7 +232,7 @@ func TestDiskFullAppend(t *testing.T) {
 	e.fill("filler.bin", 256<<10)
 	c := e.dial(false)
 	c.secure()
-	c.must("TYPE I", 200)
+	c.Must("TYPE I", 200)
 
 	code, text := c.storeCut("APPE log.bin", tail, true, nil)
 	mustCode(t, "APPE needing more than the free space", code, text, 452)
@@ -240,14 +240,14 @@ func TestDiskFullAppend(t *testing.T) {
 	wantNames(t, e, "filler.bin", "log.bin")
 
 	// REST near the end: the first 500000 bytes are copied first.
-	c.must("REST 500000", 350)
+	c.Must("REST 500000", 350)
 	code, text = c.storeCut("STOR log.bin", tail, true, nil)
 	mustCode(t, "REST+STOR needing more than the free space", code, text, 452)
 	wantContent(t, e, "log.bin", old)
 	wantNames(t, e, "filler.bin", "log.bin")
 
-	c.must("DELE filler.bin", 250)
-	if _, code, text := c.transfer("APPE log.bin", tail, true); code != 226 {
+	c.Must("DELE filler.bin", 250)
+	if _, code, text := c.Transfer("APPE log.bin", tail, true); code != 226 {
 		t.Fatalf("APPE after DELE: %d %q", code, text)
 	}
 	wantContent(t, e, "log.bin", append(slices.Clone(old), tail...))
@@ -260,7 +260,7 @@ func TestDiskFullInodes(t *testing.T) {
 	e := fullEnv(t, "size=2m,nr_inodes=32", true)
 	c := e.dial(false)
 	c.secure()
-	c.must("TYPE I", 200)
+	c.Must("TYPE I", 200)
 	var made []string
 	for i := range 100 {
 		name := fmt.Sprintf("f%02d", i)
@@ -277,19 +277,19 @@ func TestDiskFullInodes(t *testing.T) {
 		t.Fatalf("made %d files: the inode limit did not bite", len(made))
 	}
 
-	code, text := c.cmd("MKD dir")
+	code, text := c.Cmd("MKD dir")
 	if code != 550 || !strings.Contains(text, "Insufficient storage") {
 		t.Fatalf("MKD with no inode left: %d %q, want 550 Insufficient storage", code, text)
 	}
 	code, text = c.storeCut("STOR x.bin", []byte("data"), true, nil)
 	mustCode(t, "STOR with no inode left", code, text, 452)
 	wantNames(t, e, made...)
-	c.must("NOOP", 200)
+	c.Must("NOOP", 200)
 
-	c.must("DELE "+made[0], 250)
-	c.must("MKD dir", 257)
-	c.must("DELE "+made[1], 250)
-	if _, code, text := c.transfer("STOR x.bin", []byte("data"), true); code != 226 {
+	c.Must("DELE "+made[0], 250)
+	c.Must("MKD dir", 257)
+	c.Must("DELE "+made[1], 250)
+	if _, code, text := c.Transfer("STOR x.bin", []byte("data"), true); code != 226 {
 		t.Fatalf("STOR after DELE: %d %q", code, text)
 	}
 	wantContent(t, e, "x.bin", []byte("data"))
@@ -305,7 +305,7 @@ func TestDiskFullFileTooLarge(t *testing.T) {
 	e.writeFile("big.bin", old)
 	c := e.dial(false)
 	c.secure()
-	c.must("TYPE I", 200)
+	c.Must("TYPE I", 200)
 
 	var saved syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_FSIZE, &saved); err != nil {
@@ -323,7 +323,7 @@ func TestDiskFullFileTooLarge(t *testing.T) {
 	mustCode(t, "STOR beyond the file size limit", code, text, 552)
 	wantContent(t, e, "big.bin", old)
 	wantNames(t, e, "big.bin")
-	c.must("NOOP", 200)
+	c.Must("NOOP", 200)
 }
 
 // The replies for errors that show at fsync or close (write-back caching,

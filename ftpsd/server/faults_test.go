@@ -2,11 +2,14 @@ package server
 
 import (
 	"bytes"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/ftps-operator/ftps-operator/internal/ftptest"
 )
 
 // reset closes a connection with a TCP RST (linger 0), as a client that
@@ -22,17 +25,12 @@ func reset(t *testing.T, c net.Conn) {
 // waitNoEntries waits until dir holds no entry at all (temp files included).
 func waitNoEntries(t *testing.T, dir string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		names := listDirNames(t, dir)
-		if len(names) == 0 {
-			return
+	ftptest.Eventually(t, 10*time.Second, 20*time.Millisecond, "no entry in "+dir, func() error {
+		if names := listDirNames(t, dir); len(names) != 0 {
+			return fmt.Errorf("left behind in %s: %v", dir, names)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("left behind in %s: %v", dir, names)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // startTransfer opens a logged-in TYPE I session, sends command over a
@@ -42,10 +40,10 @@ func startTransfer(t *testing.T, e *testEnv, command string) (c *client, raw, da
 	t.Helper()
 	c = e.dial(false)
 	c.secure()
-	c.must("TYPE I", 200)
-	raw = c.dialData(c.epsv())
-	c.must(command, 150)
-	data, err := c.wrap(raw, c.tlsConf)
+	c.Must("TYPE I", 200)
+	raw = c.DialData(c.EPSV())
+	c.Must(command, 150)
+	data, err := c.Wrap(raw, c.TLS)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,13 +63,13 @@ func TestTransferFaults(t *testing.T) {
 			t.Fatal(err)
 		}
 		reset(t, d)
-		if code, text := c.read(); code != 426 && code != 451 {
+		if code, text := c.Read(); code != 426 && code != 451 {
 			t.Fatalf("after a reset data connection: %d %q, want 426", code, text)
 		}
 		waitNoEntries(t, e.home())
-		c.must("NOOP", 200)
+		c.Must("NOOP", 200)
 		// The same session uploads fine afterwards.
-		if _, code, text := c.transfer("STOR upload.bin", big, true); code != 226 {
+		if _, code, text := c.Transfer("STOR upload.bin", big, true); code != 226 {
 			t.Fatalf("STOR after the fault: %d %q", code, text)
 		}
 		if got, _ := e.readFile("upload.bin"); !bytes.Equal(got, big) {
@@ -86,11 +84,11 @@ func TestTransferFaults(t *testing.T) {
 			t.Fatal(err)
 		}
 		reset(t, d)
-		reset(t, c.raw)
+		reset(t, c.Raw)
 		waitNoEntries(t, e.home())
 		n := e.dial(false)
 		n.secure()
-		n.must("NOOP", 200)
+		n.Must("NOOP", 200)
 	})
 
 	t.Run("data connection reset mid-RETR", func(t *testing.T) {
@@ -101,11 +99,11 @@ func TestTransferFaults(t *testing.T) {
 			t.Fatal(err)
 		}
 		reset(t, d)
-		if code, text := c.read(); code != 426 {
+		if code, text := c.Read(); code != 426 {
 			t.Fatalf("after a reset data connection: %d %q, want 426", code, text)
 		}
-		c.must("NOOP", 200)
-		got, code, text := c.transfer("RETR down.bin", nil, true)
+		c.Must("NOOP", 200)
+		got, code, text := c.Transfer("RETR down.bin", nil, true)
 		if code != 226 || !bytes.Equal(got, big) {
 			t.Fatalf("RETR after the fault: %d %q, %d bytes", code, text, len(got))
 		}
@@ -114,11 +112,11 @@ func TestTransferFaults(t *testing.T) {
 	t.Run("client vanishes mid-RETR", func(t *testing.T) {
 		c, d, _ := startTransfer(t, e, "RETR down.bin")
 		reset(t, d)
-		reset(t, c.raw)
+		reset(t, c.Raw)
 		n := e.dial(false)
 		n.secure()
-		n.must("TYPE I", 200)
-		if got, code, _ := n.transfer("RETR down.bin", nil, true); code != 226 || !bytes.Equal(got, big) {
+		n.Must("TYPE I", 200)
+		if got, code, _ := n.Transfer("RETR down.bin", nil, true); code != 226 || !bytes.Equal(got, big) {
 			t.Fatalf("another session after the fault: %d, %d bytes", code, len(got))
 		}
 	})
@@ -126,14 +124,14 @@ func TestTransferFaults(t *testing.T) {
 	t.Run("TLS handshake aborted halfway on the data connection", func(t *testing.T) {
 		c := e.dial(false)
 		c.secure()
-		d := c.dialData(c.epsv())
-		c.must("STOR half-handshake.bin", 150)
+		d := c.DialData(c.EPSV())
+		c.Must("STOR half-handshake.bin", 150)
 		// The first bytes of a TLS record header, then nothing more.
 		if _, err := d.Write([]byte{0x16, 0x03, 0x01, 0x02}); err != nil {
 			t.Fatal(err)
 		}
 		reset(t, d)
-		code, text := c.read()
+		code, text := c.Read()
 		if code != 522 && code != 425 && code != 426 {
 			t.Fatalf("after an aborted data handshake: %d %q, want 522", code, text)
 		}
@@ -141,7 +139,7 @@ func TestTransferFaults(t *testing.T) {
 		if _, err := e.readFile("half-handshake.bin"); err == nil {
 			t.Fatal("a file appeared for an upload whose data connection never came up")
 		}
-		c.must("NOOP", 200)
+		c.Must("NOOP", 200)
 	})
 
 	t.Run("file deleted by another session during RETR", func(t *testing.T) {
@@ -154,11 +152,11 @@ func TestTransferFaults(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b.must("DELE moving.bin", 250)
+		b.Must("DELE moving.bin", 250)
 		var rest bytes.Buffer
 		_, _ = rest.ReadFrom(dc)
 		got := append(first[:n], rest.Bytes()...)
-		code, text := a.read()
+		code, text := a.Read()
 		// The open file stays readable (POSIX): all of it and 226, or a
 		// failure reply; never 226 with a part.
 		if code == 226 && !bytes.Equal(got, big) {
@@ -168,7 +166,7 @@ func TestTransferFaults(t *testing.T) {
 			t.Fatalf("RETR of a deleted file: %d %q", code, text)
 		}
 		t.Logf("reply: %q after %d of %d bytes", text, len(got), len(big))
-		a.must("NOOP", 200)
+		a.Must("NOOP", 200)
 		if _, err := e.readFile("moving.bin"); err == nil {
 			t.Fatal("DELE did not delete")
 		}

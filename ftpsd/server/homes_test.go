@@ -1,11 +1,13 @@
 package server
 
 import (
+	"fmt"
 	"os"
 	"testing"
 	"time"
 
 	"github.com/ftps-operator/ftps-operator/ftpsd/config"
+	"github.com/ftps-operator/ftps-operator/internal/ftptest"
 )
 
 // Sessions of one user share one open home root, which goes away with the
@@ -21,25 +23,24 @@ func TestHomeRootShared(t *testing.T) {
 	// Both still work on it.
 	e.writeFile("f.txt", []byte("x"))
 	for _, c := range []*client{a, b} {
-		got, code, text := c.transfer("RETR f.txt", nil, true)
+		got, code, text := c.Transfer("RETR f.txt", nil, true)
 		if code != 226 || string(got) != "x" {
 			t.Fatalf("RETR: %d %q, %q", code, text, got)
 		}
 	}
-	a.must("QUIT", 221)
-	b.must("REIN", 220)
+	a.Must("QUIT", 221)
+	b.Must("REIN", 220)
 	waitHomes(t, e, 0)
 }
 
 func waitHomes(t *testing.T, e *testEnv, want int) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for e.srv.homes.count() != want {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d home roots open, want %d", e.srv.homes.count(), want)
+	ftptest.Eventually(t, 5*time.Second, 10*time.Millisecond, fmt.Sprintf("%d home roots open", want), func() error {
+		if n := e.srv.homes.count(); n != want {
+			return fmt.Errorf("%d home roots open, want %d", n, want)
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // A home that cannot be opened after a right password is the server's
@@ -55,15 +56,15 @@ func TestHomeFailureIsNoLoginFailure(t *testing.T) {
 	}
 	for range 4 {
 		c := e.dial(false)
-		c.authTLS()
-		c.must("USER "+testUser, 331)
-		c.must("PASS "+testPassword, 530)
-		c.must("QUIT", 221)
+		c.AuthTLS()
+		c.Must("USER "+testUser, 331)
+		c.Must("PASS "+testPassword, 530)
+		c.Must("QUIT", 221)
 	}
 	if err := os.Remove(e.home()); err != nil {
 		t.Fatal(err)
 	}
 	c := e.dial(false) // a banned address would get 421 here
 	c.secure()
-	c.must("NOOP", 200)
+	c.Must("NOOP", 200)
 }

@@ -20,20 +20,20 @@ func TestRequireSameAddressOff(t *testing.T) {
 	e.writeFile("f", []byte("from elsewhere"))
 	c := e.dial(false)
 	c.secure()
-	addr := c.epsv()
+	addr := c.EPSV()
 	d, err := (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}, Timeout: 2 * time.Second}).Dial("tcp", addr)
 	if err != nil {
 		t.Fatalf("cannot dial from 127.0.0.2: %v (the tests need the whole 127.0.0.0/8 on loopback)", err)
 	}
 	defer d.Close()
 	_ = d.SetDeadline(time.Now().Add(10 * time.Second))
-	c.must("RETR f", 150)
-	dc, err := c.wrap(d, c.tlsConf)
+	c.Must("RETR f", 150)
+	dc, err := c.Wrap(d, c.TLS)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got, _ := io.ReadAll(dc)
-	c.expect(226)
+	c.Reply(226)
 	if string(got) != "from elsewhere" {
 		t.Fatalf("got %q", got)
 	}
@@ -46,16 +46,16 @@ func TestDataTimeout(t *testing.T) {
 	e.writeFile("keep", []byte("original"))
 	c := e.dial(false)
 	c.secure()
-	c.epsv()
-	c.must("STOR keep", 150)
-	c.expect(425)
+	c.EPSV()
+	c.Must("STOR keep", 150)
+	c.Reply(425)
 	if b, err := e.readFile("keep"); err != nil || string(b) != "original" {
 		t.Fatalf("file changed: %q %v", b, err)
 	}
 	if names := listDirNames(t, e.home()); len(names) != 1 {
 		t.Fatalf("leftovers: %v", names)
 	}
-	c.must("NOOP", 200)
+	c.Must("NOOP", 200)
 }
 
 // tls.minVersion: "1.2" (the default) accepts a TLS 1.2 client on control
@@ -63,12 +63,12 @@ func TestDataTimeout(t *testing.T) {
 func TestTLSMinVersion12(t *testing.T) {
 	e := newEnv(t, envOpt{})
 	c := e.dial(false)
-	c.tlsConf = e.tlsConfig(tls.VersionTLS12)
+	c.TLS = e.tlsConfig(tls.VersionTLS12)
 	c.secure()
-	if v := c.conn.(*tls.Conn).ConnectionState().Version; v != tls.VersionTLS12 {
+	if v := c.Ctl.(*tls.Conn).ConnectionState().Version; v != tls.VersionTLS12 {
 		t.Fatalf("version %x", v)
 	}
-	_, code, text := c.transfer("STOR v12", []byte("1.2"), true)
+	_, code, text := c.Transfer("STOR v12", []byte("1.2"), true)
 	mustCode(t, "STOR", code, text, 226)
 	if b, err := e.readFile("v12"); err != nil || string(b) != "1.2" {
 		t.Fatalf("file: %q %v", b, err)

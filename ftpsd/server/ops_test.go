@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/ftps-operator/ftps-operator/ftpsd/config"
 	"github.com/ftps-operator/ftps-operator/ftpsd/metrics"
+	"github.com/ftps-operator/ftps-operator/internal/ftptest"
 )
 
 type logSink struct {
@@ -67,16 +69,16 @@ func TestSecretsNeverLogged(t *testing.T) {
 	const wrong = "Wr0ng-Secret-Guess"
 	const email = "someone.secret@example.org"
 	c := e.dial(false)
-	c.authTLS()
-	c.must("USER "+testUser, 331)
-	c.must("PASS "+wrong, 530)
+	c.AuthTLS()
+	c.Must("USER "+testUser, 331)
+	c.Must("PASS "+wrong, 530)
 	c.login()
-	c.must("USER anonymous", 331)
-	c.must("PASS "+email, 230)
-	c.must("QUIT", 221)
+	c.Must("USER anonymous", 331)
+	c.Must("PASS "+email, 230)
+	c.Must("QUIT", 221)
 	c2 := e.dial(false)
-	c2.must("PASS "+wrong, 530) // refused in clear, before USER
-	c2.must("QUIT", 221)
+	c2.Must("PASS "+wrong, 530) // refused in clear, before USER
+	c2.Must("QUIT", 221)
 	e.srv.Shutdown(t.Context()) //nolint:errcheck // flush the sessions' last lines
 	logs := sink.String()
 	if len(sink.records(t, "login")) < 2 {
@@ -96,20 +98,20 @@ func TestTransferLog(t *testing.T) {
 	e.writeFile("down", []byte("12345"))
 	c := e.dial(false)
 	c.secure()
-	c.must("TYPE I", 200)
-	_, code, text := c.transfer("STOR up", []byte("abc"), true)
+	c.Must("TYPE I", 200)
+	_, code, text := c.Transfer("STOR up", []byte("abc"), true)
 	mustCode(t, "STOR", code, text, 226)
-	_, code, text = c.transfer("RETR down", nil, true)
+	_, code, text = c.Transfer("RETR down", nil, true)
 	mustCode(t, "RETR", code, text, 226)
 	// A data connection that does not resume the control connection's TLS
 	// session: 522.
-	d := c.dialData(c.epsv())
-	c.must("RETR down", 150)
-	if _, err := c.wrap(d, e.tlsConfig(0)); err == nil {
+	d := c.DialData(c.EPSV())
+	c.Must("RETR down", 150)
+	if _, err := c.Wrap(d, e.tlsConfig(0)); err == nil {
 		t.Log("the client saw its handshake succeed; the server refuses it after")
 	}
-	c.expect(522)
-	c.must("QUIT", 221)
+	c.Reply(522)
+	c.Must("QUIT", 221)
 	_ = e.srv.Shutdown(t.Context())
 
 	recs := sink.records(t, "transfer")
@@ -145,15 +147,15 @@ func TestMetrics(t *testing.T) {
 	m := metrics.New()
 	e := newEnv(t, envOpt{metrics: m, mutate: func(c *config.Config) { c.Limits.MaxLoginFailures = 100 }})
 	c := e.dial(false)
-	c.authTLS()
-	c.must("USER "+testUser, 331)
-	c.must("PASS nope", 530)
+	c.AuthTLS()
+	c.Must("USER "+testUser, 331)
+	c.Must("PASS nope", 530)
 	c.login()
-	c.must("PBSZ 0", 200)
-	c.must("PROT P", 200)
-	_, code, text := c.transfer("STOR up", []byte("abcdef"), true)
+	c.Must("PBSZ 0", 200)
+	c.Must("PROT P", 200)
+	_, code, text := c.Transfer("STOR up", []byte("abcdef"), true)
 	mustCode(t, "STOR", code, text, 226)
-	c.must("QUIT", 221)
+	c.Must("QUIT", 221)
 	_ = e.srv.Shutdown(t.Context())
 
 	expectMetrics(t, m,
@@ -181,45 +183,45 @@ func TestMetricsSessionEndsAndDataRefusals(t *testing.T) {
 
 	quits := e.dial(false)
 	quits.secure()
-	quits.must("QUIT", 221)
+	quits.Must("QUIT", 221)
 
 	probes := e.dial(false)
 	for range maxUnknownCommands - 1 {
-		probes.must("GET / HTTP/1.1", 500)
+		probes.Must("GET / HTTP/1.1", 500)
 	}
-	probes.must("GET / HTTP/1.1", 421)
+	probes.Must("GET / HTTP/1.1", 421)
 
 	hangsUp := e.dial(false)
 	hangsUp.secure()
-	_ = hangsUp.raw.Close()
+	_ = hangsUp.Raw.Close()
 	// Counted once the server has seen the close, before Shutdown below.
 	waitMetric(t, m, `ftpsd_sessions_closed_total{reason="client_closed"} 1`)
 
 	c := e.dial(false)
 	c.secure()
-	c.must("PORT 127,0,0,2,200,0", 504) // another host
-	c.must("PORT 127,0,0,1,0,21", 504)  // a privileged port
-	d := c.dialData(c.epsv())           // a TLS session of its own
-	c.must("RETR down", 150)
-	_, _ = c.wrap(d, e.tlsConfig(0))
-	c.expect(522)
-	addr := c.epsv()
+	c.Must("PORT 127,0,0,2,200,0", 504) // another host
+	c.Must("PORT 127,0,0,1,0,21", 504)  // a privileged port
+	d := c.DialData(c.EPSV())           // a TLS session of its own
+	c.Must("RETR down", 150)
+	_, _ = c.Wrap(d, e.tlsConfig(0))
+	c.Reply(522)
+	addr := c.EPSV()
 	foreign := net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}}
 	f, err := foreign.Dial("tcp", addr)
 	if err != nil {
 		t.Fatalf("cannot dial from 127.0.0.2: %v (the tests need the whole 127.0.0.0/8 on loopback)", err)
 	}
 	defer func() { _ = f.Close() }()
-	d = c.dialData(addr) // queued behind the foreign connection
-	c.must("RETR down", 150)
-	tc, err := c.wrap(d, c.tlsConf)
+	d = c.DialData(addr) // queued behind the foreign connection
+	c.Must("RETR down", 150)
+	tc, err := c.Wrap(d, c.TLS)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if b, err := io.ReadAll(tc); err != nil || string(b) != "12345" {
 		t.Fatalf("RETR after a foreign connection: %q %v", b, err)
 	}
-	c.expect(226)
+	c.Reply(226)
 	_ = e.srv.Shutdown(t.Context()) // c is still open
 
 	expectMetrics(t, m,
@@ -259,11 +261,10 @@ func expectMetrics(t *testing.T, m *metrics.Metrics, want ...string) {
 // waitMetric waits (at most 5 s) until m's page has the line want.
 func waitMetric(t *testing.T, m *metrics.Metrics, want string) {
 	t.Helper()
-	for range 250 {
-		if strings.Contains(scrape(m), want) {
-			return
+	ftptest.Eventually(t, 5*time.Second, 20*time.Millisecond, "metric "+want, func() error {
+		if page := scrape(m); !strings.Contains(page, want) {
+			return fmt.Errorf("metrics lack %q:\n%s", want, page)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("metrics lack %q after 5 s:\n%s", want, scrape(m))
+		return nil
+	})
 }

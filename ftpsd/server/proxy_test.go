@@ -47,8 +47,8 @@ func (e *testEnv) dialProxy(version byte, src string) (*client, int, string) {
 	e.t.Cleanup(func() { _ = raw.Close() })
 	_ = raw.SetDeadline(time.Now().Add(20 * time.Second))
 	writeProxyHeader(e.t, raw, version, src)
-	c := &client{t: e.t, env: e, raw: raw, conn: raw, tlsConf: e.tlsConfig(0), r: bufio.NewReader(raw)}
-	line, err := c.r.ReadString('\n')
+	c := e.newClient(e.t, raw)
+	line, err := c.R.ReadString('\n')
 	if err != nil {
 		return c, 0, err.Error()
 	}
@@ -62,22 +62,22 @@ func (e *testEnv) dialProxy(version byte, src string) (*client, int, string) {
 // proxiedTransfer runs a RETR whose data connection also comes through the
 // proxy, claiming src.
 func (c *client) proxiedTransfer(version byte, command, src string) ([]byte, int, string) {
-	c.t.Helper()
-	d := c.dialData(c.epsv())
-	writeProxyHeader(c.t, d, version, src)
-	code, text := c.cmd(command)
+	c.T.Helper()
+	d := c.DialData(c.EPSV())
+	writeProxyHeader(c.T, d, version, src)
+	code, text := c.Cmd(command)
 	if code != 150 {
 		return nil, code, text
 	}
-	dc, err := c.wrap(d, c.tlsConf)
+	dc, err := c.Wrap(d, c.TLS)
 	if err != nil {
-		code, text := c.read()
+		code, text := c.Read()
 		return nil, code, text
 	}
 	buf := make([]byte, 1<<16)
 	n, _ := readFull(dc, buf)
 	_ = dc.Close()
-	code, text = c.read()
+	code, text = c.Read()
 	return buf[:n], code, text
 }
 
@@ -104,7 +104,7 @@ func TestProxyProtocolTrusted(t *testing.T) {
 			t.Fatalf("v%d: greeting %q", v, line)
 		}
 		c.secure()
-		if text := c.must("STAT", 211); !strings.Contains(text, "Connected from 203.0.113.7") {
+		if text := c.Must("STAT", 211); !strings.Contains(text, "Connected from 203.0.113.7") {
 			t.Fatalf("v%d: STAT: %q", v, text)
 		}
 		got, code, text := c.proxiedTransfer(v, "RETR f", "203.0.113.7")
@@ -114,18 +114,18 @@ func TestProxyProtocolTrusted(t *testing.T) {
 		}
 		// A data connection claiming another client is a foreign address:
 		// dropped, and the transfer waits for the right one.
-		d := c.dialData(c.epsv())
+		d := c.DialData(c.EPSV())
 		writeProxyHeader(t, d, v, "198.51.100.9")
-		good := c.dialData(d.RemoteAddr().String())
+		good := c.DialData(d.RemoteAddr().String())
 		writeProxyHeader(t, good, v, "203.0.113.7")
-		c.must("RETR f", 150)
-		dc, err := c.wrap(good, c.tlsConf)
+		c.Must("RETR f", 150)
+		dc, err := c.Wrap(good, c.TLS)
 		if err != nil {
 			t.Fatal(err)
 		}
 		buf := make([]byte, 100)
 		n, _ := readFull(dc, buf)
-		c.expect(226)
+		c.Reply(226)
 		if string(buf[:n]) != "through the proxy" {
 			t.Fatalf("v%d: got %q", v, buf[:n])
 		}
@@ -165,13 +165,13 @@ func TestProxyProtocolLimitsAndBans(t *testing.T) {
 	if code != 220 {
 		t.Fatalf("session from another client: %q", line)
 	}
-	b.authTLS()
-	b.must("USER "+testUser, 331)
-	b.must("PASS wrong", 421) // banned
+	b.AuthTLS()
+	b.Must("USER "+testUser, 331)
+	b.Must("PASS wrong", 421) // banned
 	if _, code, line := e.dialProxy(2, "203.0.113.8"); code != 421 || !strings.Contains(line, "banned") {
 		t.Fatalf("banned client: %q", line)
 	}
-	a.authTLS()
+	a.AuthTLS()
 	a.login() // the proxy's own address is not banned
 }
 
@@ -186,10 +186,10 @@ func TestProxyProtocolUntrusted(t *testing.T) {
 	}
 	c := e.dial(false)
 	c.secure()
-	if text := c.must("STAT", 211); !strings.Contains(text, "Connected from 127.0.0.1") {
+	if text := c.Must("STAT", 211); !strings.Contains(text, "Connected from 127.0.0.1") {
 		t.Fatalf("STAT: %q", text)
 	}
-	_, code, text := c.transfer("STOR plain", []byte("plain"), true)
+	_, code, text := c.Transfer("STOR plain", []byte("plain"), true)
 	mustCode(t, "STOR", code, text, 226)
 }
 
@@ -212,20 +212,20 @@ func TestProxyProtocolImplicit(t *testing.T) {
 		if trusted {
 			writeProxyHeader(t, raw, 2, "203.0.113.9")
 		}
-		c := &client{t: t, env: e, raw: raw, tlsConf: e.tlsConfig(0)}
-		tc := tls.Client(raw, c.tlsConf)
+		c := e.newClient(t, raw)
+		tc := tls.Client(raw, c.TLS)
 		if err := tc.Handshake(); err != nil {
 			t.Fatalf("trusted=%v: %v", trusted, err)
 		}
-		c.conn = tc
-		c.r = bufio.NewReader(tc)
-		c.expect(220)
+		c.Ctl = tc
+		c.R = bufio.NewReader(tc)
+		c.Reply(220)
 		c.login()
 		want := "Connected from 127.0.0.1"
 		if trusted {
 			want = "Connected from 203.0.113.9"
 		}
-		if text := c.must("STAT", 211); !strings.Contains(text, want) {
+		if text := c.Must("STAT", 211); !strings.Contains(text, want) {
 			t.Fatalf("trusted=%v: STAT %q", trusted, text)
 		}
 		_ = raw.Close()
@@ -237,34 +237,34 @@ func TestProxyProtocolImplicit(t *testing.T) {
 // PROXY header, so that the server reads its first bytes along with the
 // header; a download returns what arrived.
 func (c *client) proxiedData(version byte, command, src string, upload []byte, protected bool) ([]byte, int, string) {
-	c.t.Helper()
-	d := c.dialData(c.epsv())
+	c.T.Helper()
+	d := c.DialData(c.EPSV())
 	h := proxyproto.HeaderProxyFromAddrs(version, &net.TCPAddr{IP: net.ParseIP(src), Port: 40000}, d.RemoteAddr())
 	head, err := h.Format()
 	if err != nil {
-		c.t.Fatal(err)
+		c.T.Fatal(err)
 	}
-	code, text := c.cmd(command)
+	code, text := c.Cmd(command)
 	if code != 150 {
 		return nil, code, text
 	}
 	dc := d
 	if protected || upload == nil {
 		if _, err := d.Write(head); err != nil {
-			c.t.Fatal(err)
+			c.T.Fatal(err)
 		}
 		head = nil
 	}
 	if protected {
-		if dc, err = c.wrap(d, c.tlsConf); err != nil {
-			code, text := c.read()
+		if dc, err = c.Wrap(d, c.TLS); err != nil {
+			code, text := c.Read()
 			return nil, code, text
 		}
 	}
 	if upload != nil {
 		upload = append(head, upload...)
 	}
-	return c.moveData(d, dc, upload)
+	return c.MoveData(d, dc, upload)
 }
 
 // Behind a PROXY protocol proxy, clear and TLS transfers of megabytes keep
@@ -281,8 +281,8 @@ func TestProxyProtocolLargeTransfers(t *testing.T) {
 				t.Fatalf("v%d: greeting %q", v, line)
 			}
 			c.secure()
-			c.must("TYPE I", 200)
-			c.must("PROT "+prot, 200)
+			c.Must("TYPE I", 200)
+			c.Must("PROT "+prot, 200)
 			name := fmt.Sprintf("up-v%d-%s", v, prot)
 			_, code, text := c.proxiedData(v, "STOR "+name, "203.0.113.7", want, prot == "P")
 			mustCode(t, "STOR "+name, code, text, 226)

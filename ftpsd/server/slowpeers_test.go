@@ -27,18 +27,18 @@ func openData(t *testing.T, e *testEnv, prot, command string, before func(net.Co
 	t.Helper()
 	c := e.dial(false)
 	c.secure()
-	c.must("TYPE I", 200)
-	c.must("PROT "+prot, 200)
-	raw := c.dialData(c.epsv())
+	c.Must("TYPE I", 200)
+	c.Must("PROT "+prot, 200)
+	raw := c.DialData(c.EPSV())
 	if before != nil {
 		before(raw)
 	}
-	c.must(command, 150)
-	conf := c.tlsConf
+	c.Must(command, 150)
+	conf := c.TLS
 	if prot == "C" {
 		conf = nil
 	}
-	data, err := c.wrap(raw, conf)
+	data, err := c.Wrap(raw, conf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +66,7 @@ func TestUploadSlowAndStalledClients(t *testing.T) {
 					time.Sleep(dataTimeout * 3 / 4)
 				}
 				if _, err := data.Write(piece); err != nil {
-					code, text := c.read()
+					code, text := c.Read()
 					t.Fatalf("piece %d: %v (reply %d %q)", i, err, code, text)
 				}
 				sent = append(sent, piece...)
@@ -75,11 +75,11 @@ func TestUploadSlowAndStalledClients(t *testing.T) {
 				_ = tc.CloseWrite()
 			}
 			_ = closeWrite(raw)
-			c.expect(226)
+			c.Reply(226)
 			if got, err := e.readFile("slow-" + prot); err != nil || !bytes.Equal(got, sent) {
 				t.Fatalf("stored %d bytes (%v), sent %d", len(got), err, len(sent))
 			}
-			c.must("NOOP", 200)
+			c.Must("NOOP", 200)
 		})
 
 		t.Run("PROT "+prot+" stalled client is cut off", func(t *testing.T) {
@@ -88,7 +88,7 @@ func TestUploadSlowAndStalledClients(t *testing.T) {
 				t.Fatal(err)
 			}
 			// Nothing more, and the data connection stays open.
-			code, text := c.read()
+			code, text := c.Read()
 			if code != 426 {
 				t.Fatalf("stalled upload: %d %q, want 426", code, text)
 			}
@@ -97,7 +97,7 @@ func TestUploadSlowAndStalledClients(t *testing.T) {
 					t.Fatalf("a stalled upload left %q", name)
 				}
 			}
-			c.must("NOOP", 200)
+			c.Must("NOOP", 200)
 		})
 	}
 }
@@ -129,7 +129,7 @@ func TestDownloadSlowReader(t *testing.T) {
 				}
 				time.Sleep(dataTimeout / 6)
 			}
-			c.expect(226)
+			c.Reply(226)
 			if !bytes.Equal(got, want) {
 				t.Fatalf("got %d bytes, want the %d of the file", len(got), len(want))
 			}
@@ -170,7 +170,7 @@ func TestUploadCloseNotifyExchange(t *testing.T) {
 				t.Fatalf("waiting for the server's close_notify: %v", err)
 			}
 			_ = raw.Close()
-			c.expect(226)
+			c.Reply(226)
 			if got, err := e.readFile("up.bin"); err != nil || !bytes.Equal(got, want) {
 				t.Fatalf("stored %d bytes (%v), sent %d", len(got), err, len(want))
 			}

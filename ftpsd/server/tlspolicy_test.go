@@ -18,25 +18,25 @@ func TestTLSCipherSuites(t *testing.T) {
 		c.Policy.TLS.CipherSuites = []config.CipherSuite{"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"}
 	}})
 	c := e.dial(false)
-	c.tlsConf = e.tlsConfig(tls.VersionTLS12)
-	c.tlsConf.CipherSuites = []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}
-	c.must("AUTH TLS", 234)
-	if err := tls.Client(c.raw, c.tlsConf).Handshake(); err == nil {
+	c.TLS = e.tlsConfig(tls.VersionTLS12)
+	c.TLS.CipherSuites = []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}
+	c.Must("AUTH TLS", 234)
+	if err := tls.Client(c.Raw, c.TLS).Handshake(); err == nil {
 		t.Fatal("a TLS 1.2 handshake with an unlisted suite succeeded")
 	}
 
 	c2 := e.dial(false)
-	c2.tlsConf = e.tlsConfig(tls.VersionTLS12)
-	c2.tlsConf.CipherSuites = []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384}
-	c2.authTLS()
-	if got := c2.conn.(*tls.Conn).ConnectionState().CipherSuite; got != tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384 {
+	c2.TLS = e.tlsConfig(tls.VersionTLS12)
+	c2.TLS.CipherSuites = []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384}
+	c2.AuthTLS()
+	if got := c2.Ctl.(*tls.Conn).ConnectionState().CipherSuite; got != tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384 {
 		t.Fatalf("suite %s", tls.CipherSuiteName(got))
 	}
 	c2.login()
 
 	c3 := e.dial(false)
-	c3.authTLS() // TLS 1.3
-	if v := c3.conn.(*tls.Conn).ConnectionState().Version; v != tls.VersionTLS13 {
+	c3.AuthTLS() // TLS 1.3
+	if v := c3.Ctl.(*tls.Conn).ConnectionState().Version; v != tls.VersionTLS13 {
 		t.Fatalf("version %x", v)
 	}
 }
@@ -94,12 +94,12 @@ func newClientCertEnv(t *testing.T, mode config.ClientCertificateMode, mutate fu
 // handshake's outcome. A TLS 1.3 server refuses a missing certificate after
 // the client's Finished, so the first read tells.
 func (c *client) tryAuthTLS(cert *tls.Certificate) error {
-	c.t.Helper()
+	c.T.Helper()
 	if cert != nil {
-		c.tlsConf.Certificates = []tls.Certificate{*cert}
+		c.TLS.Certificates = []tls.Certificate{*cert}
 	}
-	c.must("AUTH TLS", 234)
-	tc := tls.Client(c.raw, c.tlsConf)
+	c.Must("AUTH TLS", 234)
+	tc := tls.Client(c.Raw, c.TLS)
 	if err := tc.Handshake(); err != nil {
 		return err
 	}
@@ -110,8 +110,8 @@ func (c *client) tryAuthTLS(cert *tls.Certificate) error {
 	if _, err := r.ReadString('\n'); err != nil {
 		return err
 	}
-	c.conn = tc
-	c.r = r
+	c.Ctl = tc
+	c.R = r
 	return nil
 }
 
@@ -121,7 +121,7 @@ func TestClientCertificateNone(t *testing.T) {
 	e := newClientCertEnv(t, config.ClientCertificateNone, nil)
 	c := e.dial(false)
 	requested := false
-	c.tlsConf.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+	c.TLS.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
 		requested = true
 		return &e.carol, nil
 	}
@@ -131,8 +131,8 @@ func TestClientCertificateNone(t *testing.T) {
 	if requested {
 		t.Fatal("the server asked for a client certificate")
 	}
-	c.must("USER carol", 331)
-	c.must("PASS "+testPassword, 230)
+	c.Must("USER carol", 331)
+	c.Must("PASS "+testPassword, 230)
 }
 
 // Optional: a handshake with or without a certificate works; the
@@ -148,8 +148,8 @@ func TestClientCertificateOptional(t *testing.T) {
 	if err := c2.tryAuthTLS(&e.carol); err != nil {
 		t.Fatalf("with a certificate: %v", err)
 	}
-	c2.must("USER carol", 331)
-	c2.must("PASS "+testPassword, 230)
+	c2.Must("USER carol", 331)
+	c2.Must("PASS "+testPassword, 230)
 	// A certificate the CA pool does not trust fails the handshake.
 	stranger, err := SelfSignedCertificate([]string{"stranger"}, time.Hour)
 	if err != nil {
@@ -168,7 +168,7 @@ func TestClientCertificateRequired(t *testing.T) {
 		t.Fatal("a handshake without a certificate was accepted")
 	}
 	c12 := e.dial(false)
-	c12.tlsConf.MaxVersion = tls.VersionTLS12
+	c12.TLS.MaxVersion = tls.VersionTLS12
 	if err := c12.tryAuthTLS(nil); err == nil {
 		t.Fatal("a TLS 1.2 handshake without a certificate was accepted")
 	}
@@ -176,11 +176,11 @@ func TestClientCertificateRequired(t *testing.T) {
 	if err := c.tryAuthTLS(&e.carol); err != nil {
 		t.Fatal(err)
 	}
-	c.must("USER carol", 331)
-	c.must("PASS "+testPassword, 230)
-	c.must("PBSZ 0", 200)
-	c.must("PROT P", 200)
-	_, code, text := c.transfer("STOR x", []byte("x"), true)
+	c.Must("USER carol", 331)
+	c.Must("PASS "+testPassword, 230)
+	c.Must("PBSZ 0", 200)
+	c.Must("PROT P", 200)
+	_, code, text := c.Transfer("STOR x", []byte("x"), true)
 	mustCode(t, "STOR", code, text, 226)
 }
 
@@ -195,24 +195,24 @@ func TestRequireSameClientCertificate(t *testing.T) {
 	if err := c.tryAuthTLS(&e.carol); err != nil {
 		t.Fatal(err)
 	}
-	c.must("USER carol", 331)
-	c.must("PASS "+testPassword, 230)
-	c.must("PBSZ 0", 200)
-	c.must("PROT P", 200)
+	c.Must("USER carol", 331)
+	c.Must("PASS "+testPassword, 230)
+	c.Must("PBSZ 0", 200)
+	c.Must("PROT P", 200)
 
 	for name, cert := range map[string]*tls.Certificate{"another certificate": &e.mallory, "no certificate": nil} {
-		addr := c.epsv()
-		d := c.dialData(addr)
-		c.must("STOR refused", 150)
+		addr := c.EPSV()
+		d := c.DialData(addr)
+		c.Must("STOR refused", 150)
 		conf := e.tlsConfig(0) // a fresh cache: a full handshake
 		if cert != nil {
 			conf.Certificates = []tls.Certificate{*cert}
 		}
-		if dc, err := c.wrap(d, conf); err == nil {
+		if dc, err := c.Wrap(d, conf); err == nil {
 			_, _ = dc.Write([]byte("must not land"))
 			_ = dc.Close()
 		}
-		if code, text := c.read(); code != 522 {
+		if code, text := c.Read(); code != 522 {
 			t.Fatalf("%s: got %q, want 522", name, text)
 		}
 		if _, err := e.readFile("../carol/refused"); err == nil {
@@ -222,10 +222,10 @@ func TestRequireSameClientCertificate(t *testing.T) {
 	// The same certificate (full handshake, no resumption) is fine.
 	conf := e.tlsConfig(0)
 	conf.Certificates = []tls.Certificate{e.carol}
-	addr := c.epsv()
-	d := c.dialData(addr)
-	c.must("STOR same", 150)
-	dc, err := c.wrap(d, conf)
+	addr := c.EPSV()
+	d := c.DialData(addr)
+	c.Must("STOR same", 150)
+	dc, err := c.Wrap(d, conf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,7 +233,7 @@ func TestRequireSameClientCertificate(t *testing.T) {
 	_ = dc.(*tls.Conn).CloseWrite()
 	_ = closeWrite(d)
 	_ = dc.Close()
-	c.expect(226)
+	c.Reply(226)
 
 	// With the check off, another certificate is accepted.
 	e2 := newClientCertEnv(t, config.ClientCertificateOptional, func(c *config.Config) {
@@ -245,15 +245,15 @@ func TestRequireSameClientCertificate(t *testing.T) {
 	if err := c2.tryAuthTLS(&e2.carol); err != nil {
 		t.Fatal(err)
 	}
-	c2.must("USER carol", 331)
-	c2.must("PASS "+testPassword, 230)
-	c2.must("PBSZ 0", 200)
-	c2.must("PROT P", 200)
+	c2.Must("USER carol", 331)
+	c2.Must("PASS "+testPassword, 230)
+	c2.Must("PBSZ 0", 200)
+	c2.Must("PROT P", 200)
 	conf2 := e2.tlsConfig(0)
 	conf2.Certificates = []tls.Certificate{e2.mallory}
-	d2 := c2.dialData(c2.epsv())
-	c2.must("STOR other", 150)
-	dc2, err := c2.wrap(d2, conf2)
+	d2 := c2.DialData(c2.EPSV())
+	c2.Must("STOR other", 150)
+	dc2, err := c2.Wrap(d2, conf2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,5 +261,5 @@ func TestRequireSameClientCertificate(t *testing.T) {
 	_ = dc2.(*tls.Conn).CloseWrite()
 	_ = closeWrite(d2)
 	_ = dc2.Close()
-	c2.expect(226)
+	c2.Reply(226)
 }

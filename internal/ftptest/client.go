@@ -1,16 +1,13 @@
-// Package ftptest is a small FTPS client for tests: ftpsd's process wiring
-// (cmd/ftpsd) and the end-to-end tests against the whole stack. It fails the
-// test on I/O errors and bounds every read and write with a deadline.
+// Package ftptest is the project's FTPS test toolkit: one FTPS client
+// (Conn, which returns errors, and Client, which fails the test and is
+// built on it), one certificate helper (CA), one Eventually and, in
+// ftptest/harness, one in-process ftpsd harness. Every read and write is
+// bounded by a deadline.
 package ftptest
 
 import (
-	"bufio"
 	"crypto/tls"
-	"fmt"
-	"io"
 	"net"
-	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -19,27 +16,21 @@ import (
 // Timeout bounds every connection of a Client.
 const Timeout = 20 * time.Second
 
-// Client is one control connection.
+// Client is one control connection for a test: a Conn that fails the test
+// on I/O errors. The deadline of its connections is set once, Timeout
+// after they open; a test may move it with Raw.SetDeadline.
 type Client struct {
+	*Conn
 	T       testing.TB
-	Addr    string
-	Raw     net.Conn
-	Conn    net.Conn
-	TLS     *tls.Config
-	r       *bufio.Reader
 	Greeted int // the greeting's code
 	Text    string
-	// Passive makes Transfer use PASV and connect to the address the reply
-	// names (each replica of a server advertises its own) instead of EPSV
-	// to the control connection's address.
-	Passive bool
 }
 
 // Dial connects to addr and reads the greeting. It does not fail when the
 // greeting is not 220: callers check Greeted (421 from a ban, a limit).
 func Dial(t testing.TB, addr string, conf *tls.Config) *Client {
 	t.Helper()
-	raw, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	raw, err := net.DialTimeout("tcp", addr, DialTimeout)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,66 +41,52 @@ func Dial(t testing.TB, addr string, conf *tls.Config) *Client {
 // say) and reads the greeting.
 func Attach(t testing.TB, addr string, raw net.Conn, conf *tls.Config) *Client {
 	t.Helper()
-	_ = raw.SetDeadline(time.Now().Add(Timeout))
-	t.Cleanup(func() { _ = raw.Close() })
-	c := &Client{T: t, Addr: addr, Raw: raw, Conn: raw, TLS: conf, r: bufio.NewReader(raw)}
+	c := NewClient(t, addr, raw, conf)
 	c.Greeted, c.Text = c.Read()
 	return c
+}
+
+// NewClient uses an open connection and reads nothing; the test's cleanup
+// closes it.
+func NewClient(t testing.TB, addr string, raw net.Conn, conf *tls.Config) *Client {
+	_ = raw.SetDeadline(time.Now().Add(Timeout))
+	t.Cleanup(func() { _ = raw.Close() })
+	return &Client{Conn: NewConn(addr, raw, conf, 0), T: t}
 }
 
 // Read returns one reply (all its lines) and its code.
 func (c *Client) Read() (int, string) {
 	c.T.Helper()
-	code, text, err := ReadReply(c.r)
+	code, text, err := c.Conn.Read()
 	if err != nil {
 		c.T.Fatal(err)
 	}
 	return code, text
 }
 
-// ReadReply reads one reply, all the lines of a multi-line one (RFC 959
-// section 4.2), and returns its code and its full text.
-func ReadReply(r *bufio.Reader) (int, string, error) {
-	var all []string
-	first := ""
-	for range 100000 {
-		line, err := r.ReadString('\n')
-		if err != nil {
-			return 0, "", fmt.Errorf("reading reply: %w (so far %q)", err, all)
-		}
-		line = strings.TrimRight(line, "\r\n")
-		all = append(all, line)
-		if len(line) < 4 {
-			if first == "" {
-				return 0, "", fmt.Errorf("short reply line %q", line)
-			}
-			continue
-		}
-		if first == "" {
-			first = line[:3]
-			if line[3] == ' ' {
-				break
-			}
-			continue
-		}
-		if line[:3] == first && line[3] == ' ' {
-			break
-		}
+// Send writes one command line.
+func (c *Client) Send(line string) {
+	c.T.Helper()
+	if err := c.Conn.Send(line); err != nil {
+		c.T.Fatalf("send %q: %v", redact(line), err)
 	}
-	code, err := strconv.Atoi(first)
-	if err != nil {
-		return 0, "", fmt.Errorf("bad reply %q", all)
-	}
-	return code, strings.Join(all, "\n"), nil
 }
 
 // Cmd sends a line and returns the reply.
 func (c *Client) Cmd(line string) (int, string) {
 	c.T.Helper()
-	if _, err := io.WriteString(c.Conn, line+"\r\n"); err != nil {
-		c.T.Fatalf("send %q: %v", line, err)
-	}
+	c.Send(line)
 	return c.Read()
+}
+
+// Reply reads one reply and insists on its code.
+func (c *Client) Reply(code int) string {
+	c.T.Helper()
+	got, text := c.Read()
+	if got != code {
+		c.T.Fatalf("got %q, want %d", text, code)
+	}
+	return text
 }
 
 // Must sends a line and insists on the reply code.
@@ -129,18 +106,22 @@ func redact(line string) string {
 	return line
 }
 
+// StartTLS runs the control connection's handshake (after 234, or at once
+// for implicit FTPS).
+func (c *Client) StartTLS() tls.ConnectionState {
+	c.T.Helper()
+	if err := c.Conn.StartTLS(); err != nil {
+		c.T.Fatal(err)
+	}
+	return c.TLSState()
+}
+
 // AuthTLS sends AUTH TLS and runs the handshake; it returns the connection
 // state (the server certificate is in PeerCertificates).
 func (c *Client) AuthTLS() tls.ConnectionState {
 	c.T.Helper()
 	c.Must("AUTH TLS", 234)
-	tc := tls.Client(c.Raw, c.TLS)
-	if err := tc.Handshake(); err != nil {
-		c.T.Fatalf("TLS handshake: %v", err)
-	}
-	c.Conn = tc
-	c.r = bufio.NewReader(tc)
-	return tc.ConnectionState()
+	return c.StartTLS()
 }
 
 // Login sends USER and PASS and insists on 230.
@@ -159,32 +140,40 @@ func (c *Client) Secure(user, password string) {
 	c.Must("PROT P", 200)
 }
 
-var (
-	epsvRE = regexp.MustCompile(`\(\|\|\|(\d+)\|\)`)
-	pasvRE = regexp.MustCompile(`\((\d+),(\d+),(\d+),(\d+),(\d+),(\d+)\)`)
-)
-
-// dataAddress asks for a passive data port and returns where to connect.
-func (c *Client) dataAddress() string {
+// EPSV sends EPSV and returns the data address.
+func (c *Client) EPSV() string {
 	c.T.Helper()
-	if c.Passive {
-		text := c.Must("PASV", 227)
-		m := pasvRE.FindStringSubmatch(text)
-		if m == nil {
-			c.T.Fatalf("bad PASV reply %q", text)
-		}
-		hi, _ := strconv.Atoi(m[5])
-		lo, _ := strconv.Atoi(m[6])
-		return net.JoinHostPort(strings.Join(m[1:5], "."), strconv.Itoa(hi*256+lo))
+	addr, err := c.Conn.EPSV()
+	if err != nil {
+		c.T.Fatal(err)
 	}
-	text := c.Must("EPSV", 229)
-	m := epsvRE.FindStringSubmatch(text)
-	if m == nil {
-		c.T.Fatalf("bad EPSV reply %q", text)
-	}
-	host, _, _ := net.SplitHostPort(c.Addr)
-	return net.JoinHostPort(host, m[1])
+	return addr
 }
+
+// DataAddress asks for a passive port (PASV when Passive, else EPSV).
+func (c *Client) DataAddress() string {
+	c.T.Helper()
+	addr, err := c.Conn.DataAddress()
+	if err != nil {
+		c.T.Fatal(err)
+	}
+	return addr
+}
+
+// DialData connects to a passive port; the test's cleanup closes it. The
+// TLS handshake, if any, is Wrap's, after the 150 reply.
+func (c *Client) DialData(addr string) net.Conn {
+	c.T.Helper()
+	d, err := c.Conn.DialData(addr)
+	if err != nil {
+		c.T.Fatal(err)
+	}
+	c.T.Cleanup(func() { _ = d.Close() })
+	return d
+}
+
+// Wrap runs the data connection's TLS handshake with conf (nil: clear).
+func (c *Client) Wrap(d net.Conn, conf *tls.Config) (net.Conn, error) { return Wrap(d, conf) }
 
 // Transfer runs a data command over EPSV (or PASV, see Passive). With
 // protected, the data connection runs TLS with the control connection's
@@ -192,41 +181,32 @@ func (c *Client) dataAddress() string {
 // what the server sent is returned, with the final reply.
 func (c *Client) Transfer(command string, upload []byte, protected bool) ([]byte, int, string) {
 	c.T.Helper()
-	d, err := net.DialTimeout("tcp", c.dataAddress(), 5*time.Second)
-	if err != nil {
-		c.T.Fatal(err)
-	}
-	defer d.Close()
-	_ = d.SetDeadline(time.Now().Add(Timeout))
+	d := c.DialData(c.DataAddress())
 	code, text := c.Cmd(command)
 	if code != 150 {
 		return nil, code, text
 	}
-	dc := d
+	var conf *tls.Config
 	if protected {
-		tc := tls.Client(d, c.TLS)
-		if err := tc.Handshake(); err != nil {
-			code, text := c.Read()
-			return nil, code, text
-		}
-		dc = tc
+		conf = c.TLS
 	}
-	var got []byte
-	if upload != nil {
-		if _, err := dc.Write(upload); err != nil {
-			c.T.Fatalf("upload: %v", err)
-		}
-		if tc, ok := dc.(*tls.Conn); ok {
-			_ = tc.CloseWrite()
-		}
-		_ = d.(*net.TCPConn).CloseWrite()
-		_, _ = io.Copy(io.Discard, dc)
-	} else {
-		if got, err = io.ReadAll(dc); err != nil {
-			c.T.Fatalf("download: %v", err)
-		}
+	dc, err := Wrap(d, conf)
+	if err != nil {
+		code, text := c.Read()
+		return nil, code, text
 	}
-	_ = dc.Close()
-	code, text = c.Read()
+	return c.MoveData(d, dc, upload)
+}
+
+// MoveData sends upload over the data connection dc (on the socket d) and
+// closes it, or reads dc to its end when upload is nil; then it reads the
+// final reply.
+func (c *Client) MoveData(d, dc net.Conn, upload []byte) ([]byte, int, string) {
+	c.T.Helper()
+	got, err := Move(d, dc, upload)
+	if err != nil {
+		c.T.Fatal(err)
+	}
+	code, text := c.Read()
 	return got, code, text
 }

@@ -56,18 +56,6 @@ func assertNoRestart(t *testing.T, ns string, before map[string]string) {
 	}
 }
 
-// eventually retries cond every interval for at most tries times.
-func eventually(t *testing.T, tries int, interval time.Duration, what string, cond func() bool) {
-	t.Helper()
-	for i := 0; i < tries; i++ {
-		if cond() {
-			return
-		}
-		time.Sleep(interval)
-	}
-	t.Fatalf("%s: not after %d tries %s apart", what, tries, interval)
-}
-
 // twice holds when cond holds for two sessions in a row: the control
 // Service alternates between the two replicas.
 func twice(cond func() bool) bool {
@@ -112,12 +100,12 @@ func TestCertificateRotation(t *testing.T) {
 	}
 	renewedAt := time.Now()
 	var newSerial string
-	eventually(t, 120, 250*time.Millisecond, "a new handshake presents the renewed certificate", func() bool {
+	ftptest.Eventually(t, 30*time.Second, 250*time.Millisecond, "a new handshake presents the renewed certificate", ftptest.Holds(func() bool {
 		var c *ftptest.Client
 		c, newSerial = clients.Open(t, addr, sampleHost, caFile)
 		_ = c.Raw.Close()
 		return newSerial != firstSerial
-	})
+	}))
 	t.Logf("renewed certificate served %s after the Secret changed (serial %s -> %s)", time.Since(renewedAt).Round(100*time.Millisecond), firstSerial, newSerial)
 
 	payload := make([]byte, 512<<10)
@@ -152,18 +140,18 @@ func TestUsersTakeEffectWithoutRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Both replicas must know the user: the control Service alternates.
-	eventually(t, 60, time.Second, "the new user logs in on both replicas", func() bool {
+	ftptest.Eventually(t, 60*time.Second, time.Second, "the new user logs in on both replicas", ftptest.Holds(func() bool {
 		return twice(func() bool { return loginCode(t, addr, caFile, "carol", "first-password-of-carol") == 230 })
-	})
+	}))
 
 	secret.Data = map[string][]byte{"password": []byte("second-password-of-carol")}
 	secret.StringData = nil
 	if err := st.Client.Update(ctx, secret); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 60, time.Second, "the changed password works on both replicas", func() bool {
+	ftptest.Eventually(t, 60*time.Second, time.Second, "the changed password works on both replicas", ftptest.Holds(func() bool {
 		return twice(func() bool { return loginCode(t, addr, caFile, "carol", "second-password-of-carol") == 230 })
-	})
+	}))
 	for i := 0; i < 2; i++ {
 		if code := loginCode(t, addr, caFile, "carol", "first-password-of-carol"); code != 530 {
 			t.Fatalf("the old password: PASS got %d, want 530", code)
@@ -173,9 +161,9 @@ func TestUsersTakeEffectWithoutRestart(t *testing.T) {
 	if err := st.Client.Delete(ctx, carol); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 60, time.Second, "the deleted user is refused on both replicas", func() bool {
+	ftptest.Eventually(t, 60*time.Second, time.Second, "the deleted user is refused on both replicas", ftptest.Holds(func() bool {
 		return twice(func() bool { return loginCode(t, addr, caFile, "carol", "second-password-of-carol") == 530 })
-	})
+	}))
 	assertNoRestart(t, ns, before)
 }
 
@@ -206,9 +194,9 @@ func TestPolicyChangeWithoutRestart(t *testing.T) {
 	if err := st.Client.Update(ctx, pol); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 60, time.Second, "CCC is allowed on both replicas", func() bool {
+	ftptest.Eventually(t, 60*time.Second, time.Second, "CCC is allowed on both replicas", ftptest.Holds(func() bool {
 		return twice(func() bool { return cccReply() == 200 })
-	})
+	}))
 	assertNoRestart(t, ns, before)
 }
 
@@ -237,7 +225,7 @@ func TestDeletion(t *testing.T) {
 				&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "exchange-0"}},
 				&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "exchange-1"}},
 			}
-			eventually(t, 120, 500*time.Millisecond, "every child is garbage-collected", func() bool {
+			ftptest.Eventually(t, 60*time.Second, 500*time.Millisecond, "every child is garbage-collected", ftptest.Holds(func() bool {
 				for _, obj := range children {
 					err := st.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: obj.GetName()}, obj)
 					if !apierrors.IsNotFound(err) {
@@ -245,12 +233,12 @@ func TestDeletion(t *testing.T) {
 					}
 				}
 				return true
-			})
+			}))
 			want := 2
 			if policy == "Delete" {
 				want = 0
 			}
-			eventually(t, 60, 500*time.Millisecond, "the data claims follow reclaimPolicy", func() bool {
+			ftptest.Eventually(t, 30*time.Second, 500*time.Millisecond, "the data claims follow reclaimPolicy", ftptest.Holds(func() bool {
 				var claims corev1.PersistentVolumeClaimList
 				if err := st.Client.List(ctx, &claims, client.InNamespace(ns)); err != nil {
 					return false
@@ -262,7 +250,7 @@ func TestDeletion(t *testing.T) {
 					}
 				}
 				return live == want
-			})
+			}))
 		})
 	}
 }

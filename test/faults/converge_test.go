@@ -23,6 +23,7 @@ import (
 
 	"github.com/ftps-operator/ftps-operator/api/v1alpha1"
 	"github.com/ftps-operator/ftps-operator/ftpsd/users"
+	"github.com/ftps-operator/ftps-operator/internal/ftptest"
 	"github.com/ftps-operator/ftps-operator/internal/render"
 )
 
@@ -128,7 +129,7 @@ func waitConverged(t *testing.T, timeout time.Duration, ns, name string, passwor
 func waitAllConverged(t *testing.T, timeout time.Duration, ns string, servers map[string]map[string]string) {
 	t.Helper()
 	left := maps.Clone(servers)
-	eventually(t, timeout, fmt.Sprintf("%d servers converged", len(servers)), func() error {
+	ftptest.Eventually(t, timeout, 200*time.Millisecond, fmt.Sprintf("%d servers converged", len(servers)), func() error {
 		var errs []error
 		for name, passwords := range left {
 			err := rollOut(ns, name)
@@ -414,7 +415,7 @@ func checkStatus(srv *v1alpha1.FTPSServer, want wantConditions, serial string, a
 // operator's status writes (bounded by the eventually around it).
 func updateServer(t *testing.T, ns, name string, edit func(*v1alpha1.FTPSServer)) {
 	t.Helper()
-	eventually(t, 30*time.Second, "updating server "+name, func() error {
+	ftptest.Eventually(t, 30*time.Second, 200*time.Millisecond, "updating server "+name, func() error {
 		cur := &v1alpha1.FTPSServer{}
 		if err := get(ns, name, cur); err != nil {
 			return err
@@ -474,7 +475,7 @@ func changes(before, after map[string]string) []string {
 func quiet(t *testing.T, ns string, settle time.Duration) map[string]string {
 	t.Helper()
 	last := snapshot(t, ns)
-	eventually(t, time.Minute, "namespace "+ns+" quiet", func() error {
+	ftptest.Eventually(t, time.Minute, 200*time.Millisecond, "namespace "+ns+" quiet", func() error {
 		time.Sleep(settle)
 		cur := snapshot(t, ns)
 		if maps.Equal(cur, last) {

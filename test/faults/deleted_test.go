@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/ftps-operator/ftps-operator/api/v1alpha1"
+	"github.com/ftps-operator/ftps-operator/internal/ftptest"
 	"github.com/ftps-operator/ftps-operator/internal/render"
 	"github.com/ftps-operator/ftps-operator/internal/testenv"
 )
@@ -43,7 +44,7 @@ func TestChildDeletedByHand(t *testing.T) {
 		if err := k8s.Delete(bgCtx, child, client.Preconditions{UID: &uid}); err != nil {
 			t.Fatalf("deleting %s: %v", what, err)
 		}
-		eventually(t, time.Minute, what+" back", func() error {
+		ftptest.Eventually(t, time.Minute, 200*time.Millisecond, what+" back", func() error {
 			if err := get(ns, child.GetName(), child); err != nil {
 				return err
 			}
@@ -110,7 +111,7 @@ func TestDataClaimsSurvive(t *testing.T) {
 	if err := k8s.Delete(bgCtx, srv); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, time.Minute, "server keep-retain gone", func() error {
+	ftptest.Eventually(t, time.Minute, 200*time.Millisecond, "server keep-retain gone", func() error {
 		if err := get(ns, "keep-retain", &v1alpha1.FTPSServer{}); !apierrors.IsNotFound(err) {
 			return fmt.Errorf("%w (%v)", errStillThere, err)
 		}

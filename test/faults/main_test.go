@@ -9,17 +9,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	apiruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/ftps-operator/ftps-operator/controllers"
 	"github.com/ftps-operator/ftps-operator/internal/testenv"
@@ -100,8 +96,7 @@ func startControlPlane(dir string) error {
 
 // manager is one run of the operator's manager.
 type manager struct {
-	cancel context.CancelFunc
-	done   chan error
+	m *testenv.Manager
 }
 
 // startManager runs a manager with the real reconcilers (controllers.Setup,
@@ -109,45 +104,27 @@ type manager struct {
 // namespace ns. The test's cleanup stops it if the test did not.
 func startManager(t *testing.T, ns string) *manager {
 	t.Helper()
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                 scheme,
-		Cache:                  controllers.CacheOptions(ns),
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-		Logger:                 logr.Discard(),
+	m, err := testenv.StartManager(bgCtx, cfg, testenv.ManagerOptions{
+		Scheme: scheme,
+		Cache:  controllers.CacheOptions(ns),
 		// One process runs several managers in turn; their controllers
 		// have the same names.
-		Controller: config.Controller{SkipNameValidation: new(true)},
+		SkipNameValidation: true,
+		Controllers:        controllers.Options{DefaultImage: testImage, MaxConcurrentReconciles: 4},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(bgCtx)
-	if err := controllers.Setup(ctx, mgr, controllers.Options{DefaultImage: testImage, MaxConcurrentReconciles: 4}); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	m := &manager{cancel: cancel, done: make(chan error, 1)}
-	go func() { m.done <- mgr.Start(ctx) }()
-	t.Cleanup(func() { m.stop(t) })
-	return m
+	mm := &manager{m: m}
+	t.Cleanup(func() { mm.stop(t) })
+	return mm
 }
 
 // stop cancels the manager's context and waits for it to return.
 func (m *manager) stop(t *testing.T) {
 	t.Helper()
-	if m.cancel == nil {
-		return
-	}
-	m.cancel()
-	m.cancel = nil
-	select {
-	case err := <-m.done:
-		if err != nil {
-			t.Errorf("manager: %v", err)
-		}
-	case <-time.After(time.Minute):
-		t.Error("the manager did not stop within a minute")
+	if err := m.m.Stop(time.Minute); err != nil {
+		t.Error(err)
 	}
 }
 
@@ -155,8 +132,8 @@ func (m *manager) stop(t *testing.T) {
 func (m *manager) running(t *testing.T) {
 	t.Helper()
 	select {
-	case err := <-m.done:
-		m.cancel = nil
+	case err := <-m.m.Done():
+		_ = m.m.Stop(0)
 		t.Fatalf("the manager stopped by itself: %v", err)
 	default:
 	}
@@ -194,23 +171,6 @@ func namespace(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return ns.Name
-}
-
-// eventually retries f every 200 ms until it returns nil, or fails the test
-// with f's last error after timeout (a safety bound, not a measure).
-func eventually(t *testing.T, timeout time.Duration, what string, f func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s: %v", what, timeout, err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
 }
 
 func create(t *testing.T, objs ...client.Object) {

@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/ftps-operator/ftps-operator/api/v1alpha1"
+	"github.com/ftps-operator/ftps-operator/internal/ftptest"
 	"github.com/ftps-operator/ftps-operator/internal/render"
 )
 
@@ -47,7 +48,7 @@ func TestManagerRestartMidReconcile(t *testing.T) {
 	// Stop the first manager once a third of the servers have a
 	// StatefulSet (applied late in a reconcile, after the TLS Secret,
 	// Services, users Secret and ConfigMap).
-	eventually(t, 2*time.Minute, "a third of the StatefulSets", func() error {
+	ftptest.Eventually(t, 2*time.Minute, 200*time.Millisecond, "a third of the StatefulSets", func() error {
 		var list appsv1.StatefulSetList
 		if err := k8s.List(bgCtx, &list, client.InNamespace(ns)); err != nil {
 			return err
@@ -91,7 +92,7 @@ func TestManagerRestartMidReconcile(t *testing.T) {
 	srvDone, usrDone := reconciles(t, "ftpsserver"), reconciles(t, "ftpsuser")
 	start = time.Now()
 	third := startManager(t, ns)
-	eventually(t, 2*time.Minute, "the third manager reconciled every server and user", func() error {
+	ftptest.Eventually(t, 2*time.Minute, 200*time.Millisecond, "the third manager reconciled every server and user", func() error {
 		s, u := reconciles(t, "ftpsserver")-srvDone, reconciles(t, "ftpsuser")-usrDone
 		if s < servers || u < servers {
 			return fmt.Errorf("%v server and %v user reconciles", s, u)

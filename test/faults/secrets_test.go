@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/ftps-operator/ftps-operator/api/v1alpha1"
+	"github.com/ftps-operator/ftps-operator/internal/ftptest"
 	"github.com/ftps-operator/ftps-operator/internal/render"
 )
 
@@ -21,7 +22,7 @@ import (
 // mention.
 func userCondition(t *testing.T, ns, name, statusReason, mention string) {
 	t.Helper()
-	eventually(t, time.Minute, "FTPSUser "+name+" Ready "+statusReason, func() error {
+	ftptest.Eventually(t, time.Minute, 200*time.Millisecond, "FTPSUser "+name+" Ready "+statusReason, func() error {
 		u := &v1alpha1.FTPSUser{}
 		if err := get(ns, name, u); err != nil {
 			return err
@@ -122,7 +123,7 @@ func TestBroughtTLSSecretDeletedAndRecreated(t *testing.T) {
 	missing[v1alpha1.ConditionCertificateReady] = "False/SecretNotFound"
 	missing[v1alpha1.ConditionDegraded] = "True/SecretNotFound"
 	missing[v1alpha1.ConditionReady] = "False/Degraded"
-	eventually(t, time.Minute, "the missing Secret reported", func() error {
+	ftptest.Eventually(t, time.Minute, 200*time.Millisecond, "the missing Secret reported", func() error {
 		if err := checkServer(ns, "brought", users, missing); err != nil {
 			return err
 		}

@@ -2,14 +2,8 @@ package nocertmanager
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
-	"net"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -21,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ftpsv1alpha1 "github.com/ftps-operator/ftps-operator/api/v1alpha1"
+	"github.com/ftps-operator/ftps-operator/internal/ftptest"
 	"github.com/ftps-operator/ftps-operator/test/clients"
 )
 
@@ -120,53 +115,27 @@ func TestBroughtSecretServesFTPS(t *testing.T) {
 func TestIssuerWithoutCertManager(t *testing.T) {
 	ns := st.NewNamespace(t)
 	apply(t, ns, userAndServer("issued", "{issuerRef: {name: ca}}"))
-	deadline := time.Now().Add(time.Minute)
-	for time.Now().Before(deadline) {
+	ftptest.Eventually(t, time.Minute, 500*time.Millisecond, "CertificateReady=False CertManagerNotInstalled", func() error {
 		srv := &ftpsv1alpha1.FTPSServer{}
-		if err := st.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "issued"}, srv); err == nil {
-			c := meta.FindStatusCondition(srv.Status.Conditions, ftpsv1alpha1.ConditionCertificateReady)
-			if c != nil && c.Status == metav1.ConditionFalse && c.Reason == "CertManagerNotInstalled" {
-				if c.Message == "" {
-					t.Fatal("CertManagerNotInstalled without a message")
-				}
-				t.Logf("CertificateReady: %s: %s", c.Reason, c.Message)
-				return
-			}
+		if err := st.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "issued"}, srv); err != nil {
+			return err
 		}
-		time.Sleep(500 * time.Millisecond)
-	}
-	t.Fatal("no CertificateReady=False CertManagerNotInstalled within a minute")
+		c := meta.FindStatusCondition(srv.Status.Conditions, ftpsv1alpha1.ConditionCertificateReady)
+		if c == nil || c.Status != metav1.ConditionFalse || c.Reason != "CertManagerNotInstalled" {
+			return fmt.Errorf("CertificateReady %+v", c)
+		}
+		if c.Message == "" {
+			t.Fatal("CertManagerNotInstalled without a message")
+		}
+		t.Logf("CertificateReady: %s: %s", c.Reason, c.Message)
+		return nil
+	})
 }
 
 // makeChain makes a CA and a server certificate for name, in PEM.
 func makeChain(t *testing.T, name string) (caPEM, certPEM, keyPEM []byte) {
 	t.Helper()
-	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	caTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: name}, DNSNames: []string{name},
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
-		NotBefore:   time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, caTmpl, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
-		pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})
+	ca := ftptest.NewCA(t)
+	c := ca.Issue(t, ftptest.CertOptions{CommonName: name, Hosts: []string{name, "127.0.0.1"}})
+	return ca.CertPEM, c.CertPEM, c.KeyPEM
 }
