@@ -3,12 +3,14 @@ package controllers_test
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/ftps-operator/ftps-operator/api/v1alpha1"
+	"github.com/ftps-operator/ftps-operator/internal/ftptest"
 	"github.com/ftps-operator/ftps-operator/internal/render"
 )
 
@@ -39,7 +41,7 @@ func TestClientCAChangeRollsPods(t *testing.T) {
 	create(t, srv)
 
 	var first string
-	eventually(t, "the pod template's restart hash", func() error {
+	ftptest.Eventually(t, 30*time.Second, 100*time.Millisecond, "the pod template's restart hash", func() error {
 		var err error
 		first, err = restartHash(ns, "mtls")
 		return err
@@ -58,7 +60,7 @@ func TestClientCAChangeRollsPods(t *testing.T) {
 	}
 	update("ca.crt", "bundle 2")
 	var second string
-	eventually(t, "a new restart hash after the client CA changed", func() error {
+	ftptest.Eventually(t, 30*time.Second, 100*time.Millisecond, "a new restart hash after the client CA changed", func() error {
 		var err error
 		if second, err = restartHash(ns, "mtls"); err != nil {
 			return err
@@ -73,7 +75,7 @@ func TestClientCAChangeRollsPods(t *testing.T) {
 	// bundle (with another key changed too), back to the first hash.
 	update("notes", "b")
 	update("ca.crt", "bundle 1")
-	eventually(t, "the first restart hash again with the first bundle", func() error {
+	ftptest.Eventually(t, 30*time.Second, 100*time.Millisecond, "the first restart hash again with the first bundle", func() error {
 		h, err := restartHash(ns, "mtls")
 		if err != nil {
 			return err

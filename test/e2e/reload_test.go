@@ -118,7 +118,7 @@ func TestLiveFieldsKeepPodsAndSessions(t *testing.T) {
 		srv.Spec.Passive.PortRangeStart = newStart
 		srv.Spec.Passive.PortsPerReplica = perReplica
 	})
-	eventually(t, 120, time.Second, "every Pod reloaded its config", func() bool {
+	ftptest.Eventually(t, 120*time.Second, time.Second, "every Pod reloaded its config", ftptest.Holds(func() bool {
 		for pod, v := range podsOf(t, ns) {
 			if before[pod] != v {
 				t.Fatalf("pod %s was replaced or restarted by a live change: %s -> %s (uid/restarts)", pod, before[pod], v)
@@ -130,7 +130,7 @@ func TestLiveFieldsKeepPodsAndSessions(t *testing.T) {
 			}
 		}
 		return true
-	})
+	}))
 
 	// New sessions, on both replicas, get the new passive range and the new
 	// idle timeout (ftpsd sends 421 after 10s without a command).
@@ -152,9 +152,9 @@ func TestLiveFieldsKeepPodsAndSessions(t *testing.T) {
 		}
 		return code == 421
 	}
-	eventually(t, 3, time.Second, "new sessions get the new limits and passive range on both replicas", func() bool {
+	ftptest.Eventually(t, 90*time.Second, time.Second, "new sessions get the new limits and passive range on both replicas", ftptest.Holds(func() bool {
 		return twice(newSession)
-	})
+	}))
 
 	// The old session has been idle longer than the new timeout: it keeps
 	// the one it started with, and moves data through the new passive range.
@@ -300,11 +300,11 @@ func TestStartOnlyFieldRollsOneAtATime(t *testing.T) {
 	}()
 
 	editServer(t, ns, func(srv *ftpsv1alpha1.FTPSServer) { srv.Spec.Ports.Implicit = 0 })
-	eventually(t, 480, 500*time.Millisecond, "both Pods are replaced and Ready", func() bool {
+	ftptest.Eventually(t, 4*time.Minute, 500*time.Millisecond, "both Pods are replaced and Ready", ftptest.Holds(func() bool {
 		log.mu.Lock()
 		defer log.mu.Unlock()
 		return log.zeroNew && !log.oneReady.IsZero()
-	})
+	}))
 	st.WaitServerReady(t, ns, "exchange", 3*time.Minute)
 	stopWatch()
 	<-watched
