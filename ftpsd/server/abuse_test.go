@@ -3,7 +3,6 @@ package server
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -466,63 +464,6 @@ func TestAbuseUnknownCommands(t *testing.T) {
 	}
 }
 
-// TLS renegotiation asked by a TLS 1.2 client (openssl s_client, "R") is
-// refused: the session ends, nothing panics, others are served.
-func TestAbuseTLSRenegotiation(t *testing.T) {
-	e := newEnv(t, envOpt{})
-	base := runtime.NumGoroutine()
-	openssl, err := exec.LookPath("openssl")
-	if err != nil {
-		t.Fatalf("this test needs the openssl command (apt-get install openssl): %v", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, openssl, "s_client", "-connect", e.addr, "-starttls", "ftp",
-		"-tls1_2", "-servername", testServer)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	// s_client prints the session summary once the handshake is done.
-	sc := bufio.NewScanner(stdout)
-	var out strings.Builder
-	for sc.Scan() {
-		out.WriteString(sc.Text() + "\n")
-		if strings.HasPrefix(sc.Text(), "SSL-Session:") {
-			break
-		}
-	}
-	if !strings.Contains(out.String(), "SSL-Session:") {
-		t.Fatalf("no TLS session from openssl s_client:\n%s\n%s", out.String(), stderr.String())
-	}
-	if len(e.srv.openSessions()) != 1 {
-		t.Fatalf("%d sessions, want openssl's", len(e.srv.openSessions()))
-	}
-	_, _ = io.WriteString(stdin, "R\n")
-	for sc.Scan() {
-		out.WriteString(sc.Text() + "\n")
-	}
-	_ = cmd.Wait()
-	if ctx.Err() != nil {
-		t.Fatalf("openssl s_client still running after renegotiation:\n%s\n%s", out.String(), stderr.String())
-	}
-	t.Logf("openssl s_client stderr: %s", strings.TrimSpace(stderr.String()))
-	if !strings.Contains(stderr.String()+out.String(), "RENEGOTIATING") {
-		t.Fatalf("openssl did not try to renegotiate:\n%s\n%s", out.String(), stderr.String())
-	}
-	ftptest.Eventually(t, 30*time.Second, 20*time.Millisecond, "the renegotiating session closed", ftptest.Holds(func() bool { return len(e.srv.openSessions()) == 0 }))
-	roundTrip(t, e, "127.0.0.2", "after-renegotiation")
-	settled(t, e, base)
-}
 
 // A line without an end is read up to maxDiscard and the session is closed
 // with 421; the server is unaffected.
