@@ -22,7 +22,7 @@ import (
 const (
 	testUser     = "alice"
 	testPassword = "correct horse"
-	testServer   = "ftpsd.test"
+	testServer   = harness.ServerName
 )
 
 // testCert is the harness's server certificate (valid for testServer).
@@ -43,6 +43,8 @@ type testEnv struct {
 	root string
 	cfg  *config.Config
 	pool *x509.CertPool
+	// harness is the shared harness's server: its CA, its client TLS.
+	harness *harness.Server
 }
 
 // home is alice's home on disk.
@@ -124,7 +126,7 @@ func newEnv(t testing.TB, o envOpt) *testEnv {
 		go func() { _ = srv.Serve(ln, o.implicit) }()
 		return srv.Shutdown, nil
 	})
-	return &testEnv{t: t, srv: srv, addr: h.Addr, root: h.Root, cfg: h.Config, pool: h.Pool}
+	return &testEnv{t: t, srv: srv, addr: h.Addr, root: h.Root, cfg: h.Config, pool: h.Pool, harness: h}
 }
 
 // client is the shared FTPS test client (ftptest.Client) with the helpers
@@ -135,12 +137,7 @@ type client struct {
 }
 
 func (e *testEnv) tlsConfig(maxVersion uint16) *tls.Config {
-	return &tls.Config{
-		ServerName:         testServer,
-		RootCAs:            e.pool,
-		ClientSessionCache: tls.NewLRUClientSessionCache(8),
-		MaxVersion:         maxVersion,
-	}
+	return e.harness.ClientTLS(maxVersion)
 }
 
 // newClient uses an open connection (for t, which closes it) and reads
