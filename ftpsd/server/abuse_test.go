@@ -464,7 +464,6 @@ func TestAbuseUnknownCommands(t *testing.T) {
 	}
 }
 
-
 // A line without an end is read up to maxDiscard and the session is closed
 // with 421; the server is unaffected.
 func TestAbuseEndlessLine(t *testing.T) {
