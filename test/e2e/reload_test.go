@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bufio"
 	"context"
 	"io"
 	"net"
@@ -72,6 +73,25 @@ func configReloadCount(t *testing.T, ns, pod string) int {
 	return int(n)
 }
 
+// greetsAfterProxyHeader connects to addr, sends a PROXY header first (as a
+// load balancer would) and says whether the server greets the connection.
+// With proxyProtocol off the server greets at once; on, a header from an
+// address outside trustedCIDRs is refused and the connection closed.
+func greetsAfterProxyHeader(t *testing.T, addr string) bool {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.Close() }()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(c, "PROXY TCP4 192.0.2.7 192.0.2.8 40000 21\r\n"); err != nil {
+		return false
+	}
+	line, err := bufio.NewReader(c).ReadString('\n')
+	return err == nil && strings.HasPrefix(line, "220")
+}
+
 // epsvPort asks for a passive port and returns it.
 func epsvPort(t *testing.T, c *ftptest.Client) int {
 	t.Helper()
@@ -88,7 +108,7 @@ func epsvPort(t *testing.T, c *ftptest.Client) int {
 }
 
 // Every field ftpsd reloads in place (limits, the passive port
-// layout) changes without a Pod restart; a session opened before the change
+// layout, the PROXY protocol) changes without a Pod restart; a session opened before the change
 // keeps its own limits and goes on, new sessions get the new ones.
 func TestLiveFieldsKeepPodsAndSessions(t *testing.T) {
 	ns, _, host, port, caFile := applySamples(t)
@@ -101,6 +121,9 @@ func TestLiveFieldsKeepPodsAndSessions(t *testing.T) {
 	}
 	clients.RoundTrip(old, "before.bin", []byte("opened before the edit"))
 
+	if !greetsAfterProxyHeader(t, addr) {
+		t.Fatal("a connection that starts with a PROXY header is not greeted with proxyProtocol off")
+	}
 	reloads := map[string]int{}
 	for pod := range before {
 		reloads[pod] = configReloadCount(t, ns, pod)
@@ -117,6 +140,9 @@ func TestLiveFieldsKeepPodsAndSessions(t *testing.T) {
 		l.BanDuration = &metav1.Duration{Duration: 5 * time.Minute}
 		srv.Spec.Passive.PortRangeStart = newStart
 		srv.Spec.Passive.PortsPerReplica = perReplica
+		// Trust a load balancer that is not there: this test's clients
+		// are still served, and a PROXY header from them is refused.
+		srv.Spec.ProxyProtocol = ftpsv1alpha1.ProxyProtocol{Enabled: true, TrustedCIDRs: []string{"192.0.2.0/24"}}
 	})
 	ftptest.Eventually(t, 120*time.Second, time.Second, "every Pod reloaded its config", ftptest.Holds(func() bool {
 		for pod, v := range podsOf(t, ns) {
@@ -132,8 +158,16 @@ func TestLiveFieldsKeepPodsAndSessions(t *testing.T) {
 		return true
 	}))
 
-	// New sessions, on both replicas, get the new passive range and the new
-	// idle timeout (ftpsd sends 421 after 10s without a command).
+	// New sessions, on both replicas, get the new passive range, the new
+	// idle timeout (ftpsd sends 421 after 10s without a command) and the
+	// PROXY protocol.
+	proxyRefused := func() bool {
+		if greetsAfterProxyHeader(t, addr) {
+			t.Log("a PROXY header from an untrusted address is still greeted")
+			return false
+		}
+		return true
+	}
 	newSession := func() bool {
 		c, _ := clients.Open(t, addr, sampleHost, caFile)
 		defer func() { _ = c.Raw.Close() }()
@@ -153,7 +187,7 @@ func TestLiveFieldsKeepPodsAndSessions(t *testing.T) {
 		return code == 421
 	}
 	ftptest.Eventually(t, 90*time.Second, time.Second, "new sessions get the new limits and passive range on both replicas", ftptest.Holds(func() bool {
-		return twice(newSession)
+		return twice(proxyRefused) && twice(newSession)
 	}))
 
 	// The old session has been idle longer than the new timeout: it keeps
